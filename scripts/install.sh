@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# One place for every install step of medanon (CI runs on a clean machine: nothing may be assumed).
+# Usage: scripts/install.sh [runtime|dev|train|all]   (default: dev = runtime + test tools + system packages)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WHAT=${1:-dev}
+PY=${PYTHON:-python3}
+SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive PIP_DISABLE_PIP_VERSION_CHECK=1
+
+apt_install() {  # install Debian packages only when missing (fast on a warm machine)
+  local missing=()
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  $SUDO apt-get update -qq || true
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+system_packages() {
+  apt_install dicom3tools orthanc orthanc-dicomweb \
+    tesseract-ocr tesseract-ocr-lit tesseract-ocr-eng \
+    fonts-dejavu-core fonts-liberation2 fonts-noto-core fonts-noto-mono fonts-freefont-ttf \
+    fonts-terminus fonts-terminus-otb fonts-jetbrains-mono fonts-dejavu-extra fonts-urw-base35 \
+    patchelf
+}
+
+runtime() {
+  $PY -m pip install -q -c scripts/constraints.txt -e .
+}
+
+dev() {
+  system_packages
+  $PY -m pip install -q -c scripts/constraints.txt -e '.[dev,qa,storage]'
+}
+
+train() {
+  # torch: the preinstalled CPU wheel; torchvision: the only wheel is a CUDA build, patched below to load on CPU.
+  $PY -m pip install -q torch==2.13.0
+  $PY -m pip install -q --no-deps torchvision==0.28.0 ultralytics==8.4.190
+  $PY -m pip install -q -c scripts/constraints.txt -e '.[train]'
+  bash scripts/torchvision_cpu_stub.sh
+}
+
+case "$WHAT" in
+  runtime) runtime ;;
+  dev) runtime; dev ;;
+  train) runtime; train ;;
+  all) runtime; dev; train ;;
+  *) echo "usage: $0 [runtime|dev|train|all]" >&2; exit 2 ;;
+esac
