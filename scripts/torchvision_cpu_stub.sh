@@ -6,7 +6,8 @@ PY=${PYTHON:-python3}
 if $PY -c "import torch,torchvision;from torchvision.ops import nms;nms(torch.zeros(1,4),torch.ones(1),.5)" 2>/dev/null; then
   exit 0
 fi
-SP=$($PY -c 'import torchvision,os;print(os.path.dirname(os.path.dirname(torchvision.__file__)))')
+# find the package WITHOUT importing it: the unpatched torchvision fails at import time
+SP=$($PY -c 'import importlib.util as u,os;print(os.path.dirname(os.path.dirname(u.find_spec("torchvision").origin)))')
 TL=$SP/torchvision.libs
 mkdir -p "$TL"
 TMP=$(mktemp -d)

@@ -1,0 +1,57 @@
+"""Configuration and results of one run, as plain dataclasses (picklable: workers get them whole)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+FORMATS = ("dicom", "jpg", "mp4")
+Status = Literal["written", "dropped", "quarantined", "skipped"]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What the user chose; everything a worker needs besides the key."""
+
+    profile: str = "basic"                     # name of a profile in inference/header/profiles or a YAML path
+    formats: tuple[str, ...] = ("dicom",)
+    drop: frozenset[str] = frozenset()         # object type names (see data/object_types.yaml)
+    model_path: Path | None = None             # None: models/text_detector.onnx
+    audit: bool = False                        # release gate: audit every file before it is released
+    lossy_reencode: bool = False               # lossy inputs re-encoded lossy instead of written uncompressed
+    providers: tuple[str, ...] | None = None   # ONNX Runtime providers; None = CUDA when present, else CPU
+
+
+@dataclass
+class OutputFile:
+    relpath: str    # relative to OUTPUT, built from pseudonymous identifiers only
+    data: bytes
+    kind: str       # "dicom", "jpg" or "mp4"
+
+
+@dataclass
+class FileResult:
+    """Everything process_file learned about one input; the runner writes it. No original values inside."""
+
+    source: str                      # input path relative to the input root (audit trail only)
+    status: Status
+    reason: str = ""
+    object_type: str = ""
+    handler: str = ""
+    outputs: list[OutputFile] = field(default_factory=list)
+    actions: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    catalog: list[dict[str, Any]] = field(default_factory=list)  # rows for the JPEG catalogue, one per frame
+
+    def record(self) -> dict[str, Any]:
+        """The audit-trail record: no pixel data, no original identifiers."""
+        return {
+            "source": self.source,
+            "status": self.status,
+            "reason": self.reason,
+            "object_type": self.object_type,
+            "handler": self.handler,
+            "outputs": [o.relpath for o in self.outputs],
+            "actions": self.actions,
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+        }

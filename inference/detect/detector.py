@@ -1,0 +1,132 @@
+"""ONNX Runtime text-region detector (no torch, no ultralytics).
+
+The model's operating point (tile size, overlap, confidence threshold, NMS IoU, safety margin) lives in the
+sidecar ``models/text_detector.json`` next to the ONNX file, written by ``python -m training.export``; the
+sidecar also pins the ONNX file's SHA-256 so a model swapped without its settings is refused (fail closed).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import numpy as np
+
+from inference.detect.boxes import decode_yolo, grow, nms
+from inference.detect.tiling import crop_padded, tile_grid, to_rgb
+
+DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "text_detector.onnx"
+
+
+class ModelError(RuntimeError):
+    """The detector model is missing, unloadable or does not match its sidecar."""
+
+
+@dataclass(frozen=True)
+class DetectorSettings:
+    tile: int = 640
+    overlap: int = 64
+    conf: float = 0.10
+    iou: float = 0.5
+    margin_rel: float = 0.25
+    margin_min: float = 2.0
+    max_det: int = 3000
+
+    @classmethod
+    def from_sidecar(cls, data: dict) -> DetectorSettings:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.get("settings", {}).items() if k in names})
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def sidecar_path(model_path: Path) -> Path:
+    return model_path.with_suffix(".json")
+
+
+def load_sidecar(model_path: Path) -> dict:
+    """Sidecar JSON; its sha256 must match the ONNX file."""
+    sc = sidecar_path(model_path)
+    if not sc.exists():
+        raise ModelError(f"detector settings {sc} missing (written by python -m training.export)")
+    try:
+        data = json.loads(sc.read_text())
+    except json.JSONDecodeError as e:
+        raise ModelError(f"detector settings {sc} unreadable: {e}") from e
+    want = data.get("sha256")
+    if want and want != sha256_file(model_path):
+        raise ModelError(f"{model_path} does not match the sha256 in {sc}: model and settings were not exported together")
+    return data
+
+
+def default_providers() -> list[str]:
+    """CUDA when this onnxruntime build has it, else CPU."""
+    import onnxruntime as ort  # noqa: PLC0415
+
+    avail = ort.get_available_providers()
+    return (["CUDAExecutionProvider"] if "CUDAExecutionProvider" in avail else []) + ["CPUExecutionProvider"]
+
+
+class TextDetector:
+    """Find text regions in an 8-bit image at native scale; boxes come back grown by the safety margin."""
+
+    def __init__(self, model_path: str | Path | None = None, providers: list[str] | None = None, threads: int = 2,
+                 settings: DetectorSettings | None = None):
+        import onnxruntime as ort  # noqa: PLC0415
+
+        self.model_path = Path(model_path) if model_path else DEFAULT_MODEL
+        if not self.model_path.exists():
+            raise ModelError(f"text detector model not found: {self.model_path}")
+        self.meta = load_sidecar(self.model_path)
+        self.settings = settings or DetectorSettings.from_sidecar(self.meta)
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(str(self.model_path), opts, providers=providers or default_providers())
+        except Exception as e:  # onnxruntime raises several types for corrupt files
+            raise ModelError(f"cannot load text detector {self.model_path}: {e}") from e
+        inp = self.session.get_inputs()[0]
+        self.input_name = inp.name
+        shape = inp.shape
+        if isinstance(shape[2], int) and shape[2] != self.settings.tile:
+            raise ModelError(f"model input is {shape[2]} px but the settings say tile={self.settings.tile}")
+
+    def detect_tile(self, tile_rgb: np.ndarray) -> np.ndarray:
+        """Raw detections of one tile x tile RGB crop: (N, 5) in tile pixels, NMS applied, NO margin."""
+        x = np.ascontiguousarray(tile_rgb.transpose(2, 0, 1)[None], dtype=np.float32) / np.float32(255.0)
+        out = self.session.run(None, {self.input_name: x})[0]
+        return nms(decode_yolo(out, self.settings.conf), self.settings.iou, self.settings.max_det)
+
+    def detect_raw(self, image: np.ndarray) -> np.ndarray:
+        """Detections over all tiles in image coordinates, duplicates across tile overlaps removed, no margin."""
+        rgb = to_rgb(image)
+        h, w = rgb.shape[:2]
+        t = self.settings.tile
+        parts = []
+        for y0, x0 in tile_grid(h, w, t, self.settings.overlap):
+            d = self.detect_tile(crop_padded(rgb, y0, x0, t))
+            if len(d):
+                d[:, [0, 2]] += x0
+                d[:, [1, 3]] += y0
+                parts.append(d)
+        if not parts:
+            return np.zeros((0, 5), np.float32)
+        dets = np.concatenate(parts)
+        dets[:, [0, 2]] = np.clip(dets[:, [0, 2]], 0, w)
+        dets[:, [1, 3]] = np.clip(dets[:, [1, 3]], 0, h)
+        return nms(dets, self.settings.iou, self.settings.max_det)
+
+    def detect(self, image: np.ndarray) -> np.ndarray:
+        """(N, 5) float32 [x0, y0, x1, y1, score] in image pixels, grown by the safety margin."""
+        h, w = image.shape[:2]
+        s = self.settings
+        return grow(self.detect_raw(image), s.margin_rel, s.margin_min, w, h).astype(np.float32)

@@ -1,0 +1,11 @@
+"""Content de-identification of non-image objects: SR content trees, encapsulated documents, waveforms.
+
+Each handler is ``deidentify_<kind>(ds, identity, keyring, textdeid) -> list[str]`` (the actions done, no
+values) and runs BEFORE the header engine. Each module also exports ``KEEP_TAGS``: the attributes it has
+already cleaned, which the pipeline passes as ``deidentify_dataset(..., keep_tags=KEEP_TAGS)`` so the header
+engine neither dummies them nor cleans their text a second time (a second date shift would be wrong).
+"""
+
+
+class DocumentError(ValueError):
+    """The object's content cannot be fully de-identified: the pipeline quarantines it with this reason."""

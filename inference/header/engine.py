@@ -1,0 +1,279 @@
+"""Walk a dataset and apply the profile: decide one action per element, run its handler.
+
+`deidentify_dataset` is the public entry point. Decisions come from data (Table E.1-1 JSON,
+policy.json, the YAML profile); this module only orders them:
+  private tag -> group length -> profile override -> table row -> default for unlisted attributes.
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable
+
+from pydicom.dataelem import DataElement
+from pydicom.dataset import Dataset
+from pydicom.datadict import tag_for_keyword
+from pydicom.sequence import Sequence
+
+from ..identity import Identity, IdentityReadError
+from ..keys import Keyring
+from .charset import normalise_charset
+from .clean import make_cleaner
+from .handlers import HANDLERS, fixed_value, remap_uid
+from .profile import Profile
+from .table import REPEATING_GROUPS, Table, load_table
+from .values import DATE_VRS, TEXT_VRS
+
+POLICY_PATH = Path(__file__).resolve().parent / "data" / "policy.json"
+CODING_SCHEME = "DCM"
+BASIC_CODE = ("113100", "Basic Application Confidentiality Profile")
+
+
+class HeaderError(ValueError):
+    """The header could not be fully de-identified; the pipeline quarantines the file with this reason."""
+
+
+@dataclass(frozen=True)
+class Policy:
+    uid_keep_keywords: frozenset[str]
+    structural_keywords: frozenset[str]
+    file_meta_remove: frozenset[int]
+
+
+@lru_cache(maxsize=1)
+def load_policy() -> Policy:
+    data = json.loads(POLICY_PATH.read_text())
+    return Policy(frozenset(data["uid_keep_keywords"]), frozenset(data["structural_keywords"]),
+                  frozenset(tag_for_keyword(k) for k in data["file_meta_remove"]))
+
+
+@dataclass
+class HeaderReport:
+    """What was done, for the audit trail: action counts and (tag path, action) pairs. Never values."""
+
+    profile: str
+    counts: Counter = field(default_factory=Counter)
+    actions: list[tuple[str, str]] = field(default_factory=list)
+    dates_shifted: int = 0
+    charset: str = ""
+    method_codes: list[str] = field(default_factory=list)
+
+    def record(self, path: str, action: str) -> None:
+        self.counts[action] += 1
+        self.actions.append((path, action))
+
+
+@dataclass
+class Run:
+    """State of one de-identification: shared by the walker and the handlers."""
+
+    table: Table
+    profile: Profile
+    keyring: Keyring
+    policy: Policy
+    clean_text: Callable[[str], str]
+    days: int | None  # date offset when the modified-dates option is on
+    report: HeaderReport
+    keep_tags: frozenset[int] = frozenset()
+    dates_shifted: int = 0
+
+    def walk(self, ds: Dataset, path: str, mode: str | None) -> None:
+        _walk(ds, self, path, mode)
+
+    def walk_sequence(self, elem: DataElement, path: str, mode: str | None) -> None:
+        for i, item in enumerate(elem.value or []):
+            _walk(item, self, f"{path}[{i}].", mode)
+
+
+def tag_text(tag: int) -> str:
+    return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+
+
+def _overlay_group_removed(group: int, run: Run) -> bool:
+    """Overlay/curve bitmaps cannot be cleaned here: when their data row is not K, the whole group goes."""
+    rule = run.table.rule_for((group << 16) | 0x3000)  # (60xx,3000) Overlay Data, (50xx,xxxx) Curve Data
+    return rule is None or rule.resolve(run.profile.columns, run.table.compound) != "K"
+
+
+def _private_action(ds: Dataset, elem: DataElement, run: Run) -> str:
+    """Private elements go, unless the safe-private option lists (group, creator, element byte)."""
+    tag = int(elem.tag)
+    group, element = tag >> 16, tag & 0xFFFF
+    if element < 0x1000:  # private creator (0x0010-0x00FF) or group length: decided after the walk
+        return "defer"
+    if run.profile.has("retain_safe_private"):
+        creator_tag = (group << 16) | (element >> 8)
+        creator = str(ds[creator_tag].value).strip() if creator_tag in ds else ""
+        if any(s.group == group and s.creator == creator and s.element == element & 0xFF
+               for s in run.profile.safe_private):
+            return "C"
+    return "X"
+
+
+def decide(ds: Dataset, elem: DataElement, run: Run, mode: str | None) -> str:
+    """The single action for one element, in order: private, group length, override, table, default."""
+    tag = int(elem.tag)
+    group = tag >> 16
+    if tag in run.keep_tags:
+        return "K"
+    if group % 2 == 1:
+        return _private_action(ds, elem, run)
+    if tag & 0xFFFF == 0:
+        return "X"  # group lengths are retired outside file meta; writers recompute what they need
+    if (group & 0xFF00) in REPEATING_GROUPS and _overlay_group_removed(group, run):
+        return "X"
+    override = run.profile.overrides.get(tag)
+    if override is not None:
+        return override.action
+    rule = run.table.rule_for(tag)
+    if rule is not None:
+        return rule.resolve(run.profile.columns, run.table.compound)
+    return _default_action(elem, run, mode)
+
+
+def _default_action(elem: DataElement, run: Run, mode: str | None) -> str:
+    """Attributes Table E.1-1 does not list are kept (the table is what the standard says to handle),
+    except: instance UIDs are remapped, dates are shifted when shifting, and inside a sequence that is
+    dummied or cleaned as a whole, free text follows that sequence's action."""
+    vr = elem.VR
+    if vr == "UI":
+        return "K" if elem.keyword in run.policy.uid_keep_keywords else "U"
+    if vr == "SQ":
+        return "K" if mode is None else mode
+    if elem.keyword in run.policy.structural_keywords:
+        return "K"
+    if vr in DATE_VRS and run.days is not None:
+        return "C"
+    if mode is not None and vr in TEXT_VRS | DATE_VRS | {"TM", "AE", "AS"}:
+        return mode
+    return "k"  # keep, free text scrubbed of known identifying values
+
+
+def _handler(action: str, tag: int, run: Run):
+    if action == "V":
+        return fixed_value(run.profile.overrides[tag].value)
+    return HANDLERS[action]
+
+
+def _walk(ds: Dataset, run: Run, path: str, mode: str | None) -> None:
+    deferred: list[int] = []
+    for tag in list(ds.keys()):
+        where = path + tag_text(int(tag))
+        try:
+            elem = ds[tag]  # converts raw elements, decoding text with the dataset's character set
+        except Exception as exc:
+            raise HeaderError(f"cannot read {where}: {type(exc).__name__}") from exc
+        action = decide(ds, elem, run, mode)
+        if action == "defer":
+            deferred.append(int(tag))
+            continue
+        try:
+            applied = _handler(action, int(tag), run)(ds, elem, run, where, mode)
+        except HeaderError:
+            raise
+        except Exception as exc:  # fail closed: the pipeline quarantines, with where and what, never the value
+            raise HeaderError(f"cannot apply {action} to {where} ({elem.keyword or 'private'}, "
+                              f"VR {elem.VR}): {type(exc).__name__}") from exc
+        run.report.record(where, applied)
+    _drop_unused_private_creators(ds, deferred, run, path)
+
+
+def _drop_unused_private_creators(ds: Dataset, creators: list[int], run: Run, path: str) -> None:
+    for tag in creators:
+        group, element = tag >> 16, tag & 0xFFFF
+        if element == 0:
+            del ds[tag]
+            run.report.record(path + tag_text(tag), "X")
+            continue
+        block = (group << 16) | (element << 8)
+        used = any(block <= int(t) <= block + 0xFF for t in ds.keys())
+        if not used:
+            del ds[tag]
+        run.report.record(path + tag_text(tag), "K" if used else "X")
+
+
+def _deidentify_file_meta(ds: Dataset, run: Run) -> None:
+    """File meta: MediaStorageSOPInstanceUID follows the (remapped) SOPInstanceUID; the transfer syntax and
+    class UIDs stay; elements naming the sending system go."""
+    meta = getattr(ds, "file_meta", None)
+    if meta is None:
+        return
+    for tag in list(meta.keys()):
+        elem = meta[tag]
+        where = "meta." + tag_text(int(tag))
+        if int(tag) in run.policy.file_meta_remove:
+            del meta[tag]
+            run.report.record(where, "X")
+        elif elem.keyword == "MediaStorageSOPInstanceUID":
+            if "SOPInstanceUID" in ds:
+                elem.value = ds.SOPInstanceUID
+                run.report.record(where, "U")
+            else:
+                run.report.record(where, remap_uid(meta, elem, run, where, None))
+
+
+def _method_codes(profile: Profile, table: Table) -> list[tuple[str, str]]:
+    """CID 7050 codes for the Basic Profile and the options this profile applies (113101 Clean Pixel Data
+    is added by the pixel module, never here)."""
+    return [BASIC_CODE] + [(table.options[o]["code"], table.options[o]["meaning"]) for o in profile.options]
+
+
+def _code_item(value: str, meaning: str) -> Dataset:
+    item = Dataset()
+    item.CodeValue = value
+    item.CodingSchemeDesignator = CODING_SCHEME
+    item.CodeMeaning = meaning
+    return item
+
+
+def add_deidentification_marks(ds: Dataset, run: Run) -> None:
+    """PatientIdentityRemoved, DeidentificationMethod(+CodeSequence), LongitudinalTemporalInformationModified.
+    Items already in the sequence (e.g. 113101 from the pixel module) are kept."""
+    codes = _method_codes(run.profile, run.table)
+    ds.PatientIdentityRemoved = "YES"
+    ds.DeidentificationMethod = ["medanon", f"PS3.15 E.1-1 profile {run.profile.name}"[:64]]
+    existing = list(ds.get("DeidentificationMethodCodeSequence", None) or [])
+    have = {str(i.get("CodeValue", "")) for i in existing}
+    ds.DeidentificationMethodCodeSequence = Sequence(existing + [_code_item(v, m) for v, m in codes if v not in have])
+    if run.days is not None:
+        ds.LongitudinalTemporalInformationModified = "MODIFIED"
+    elif run.profile.has("retain_longitudinal_full_dates"):
+        ds.LongitudinalTemporalInformationModified = "UNMODIFIED"
+    else:
+        ds.LongitudinalTemporalInformationModified = "REMOVED"
+    run.report.method_codes = [v for v, _ in codes]
+
+
+def deidentify_dataset(ds: Dataset, profile: Profile, keyring: Keyring, *, identity: Identity | None = None,
+                       clean_text: Callable[[str], str] | None = None,
+                       keep_tags: frozenset[int] = frozenset()) -> HeaderReport:
+    """De-identify `ds` in place per PS3.15 Table E.1-1 and `profile`; return what was done.
+
+    identity: the original values (read here if not given) - used to scrub kept free text.
+    clean_text: a text de-identifier for C actions (default: exact identity values + asmens kodas).
+    keep_tags: attributes a content handler has already cleaned (e.g. EncapsulatedDocument after the PDF
+    handler, ContentSequence after the SR handler): kept (sequences still walked for UIDs, dates, names).
+    Raises HeaderError when an element cannot be handled: the file must then be quarantined.
+    """
+    if identity is None:
+        try:
+            identity = Identity.from_dataset(ds)
+        except IdentityReadError as exc:
+            raise HeaderError(f"cannot read the personal values of the header: {exc}") from exc
+        except Exception as exc:
+            raise HeaderError(f"cannot read the personal values of the header: {type(exc).__name__}") from exc
+    table = load_table()
+    report = HeaderReport(profile=profile.name)
+    days = keyring.date_offset_days(identity.patient_key) if profile.shifts_dates else None
+    run = Run(table=table, profile=profile, keyring=keyring, policy=load_policy(),
+              clean_text=clean_text or make_cleaner(identity), days=days, report=report,
+              keep_tags=frozenset(keep_tags))
+    _walk(ds, run, "", None)
+    _deidentify_file_meta(ds, run)
+    add_deidentification_marks(ds, run)
+    report.charset = normalise_charset(ds)
+    report.dates_shifted = run.dates_shifted
+    return report

@@ -1,0 +1,170 @@
+"""One handler per action code of PS3.15 Table E.1-1 (plus P pseudonym and V fixed value).
+
+Each handler gets the dataset holding the element, the element, the run state and the mode of
+the enclosing sequence, and returns the action it actually applied (for the audit trail).
+Handlers for sequences call back into the walker (`run.walk`) so nesting is handled once.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
+
+from pydicom.dataelem import DataElement
+from pydicom.dataset import Dataset
+from pydicom.uid import UID_dictionary
+
+from .values import DATE_VRS, TEXT_VRS, DateParseError, dummy_value, shift_date_value
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .engine import Run
+
+DICOM_ROOT = "1.2.840.10008."
+
+
+def is_well_known_uid(value: str) -> bool:
+    """A UID from the DICOM registry (SOP classes, transfer syntaxes, coding schemes...): never remapped."""
+    value = value.strip().rstrip("\x00")
+    return value in UID_dictionary or value.startswith(DICOM_ROOT)
+
+
+def _empty(elem: DataElement) -> bool:
+    return elem.value is None or elem.value == "" or elem.value == b"" or (
+        elem.VR == "SQ" and len(elem.value) == 0)
+
+
+def _map_values(elem: DataElement, fn: Callable[[str], str]) -> None:
+    """Apply fn to each value of a possibly multi-valued string element."""
+    if elem.VM > 1:
+        elem.value = [fn(str(v)) for v in elem.value]
+    else:
+        elem.value = fn(str(elem.value))
+
+
+def remove(ds: Dataset, elem: DataElement, run: Run, path: str, mode: str | None) -> str:
+    del ds[elem.tag]
+    return "X"
+
+
+def zero(ds: Dataset, elem: DataElement, run: Run, path: str, mode: str | None) -> str:
+    elem.value = [] if elem.VR == "SQ" else (b"" if elem.VR in ("OB", "OW", "UN") else "")
+    return "Z"
+
+
+def keep(ds: Dataset, elem: DataElement, run: Run, path: str, mode: str | None) -> str:
+    """K: unchanged for plain attributes, walked (cleaned) for sequences (PS3.15 E.1-1 definition)."""
+    if elem.VR == "SQ":
+        run.walk_sequence(elem, path, None)
+    return "K"
+
+
+def keep_scrubbed(ds: Dataset, elem: DataElement, run: Run, path: str, mode: str | None) -> str:
+    """Attributes the table does not list are kept, but free text is scrubbed of this dataset's own
+    identifying values and personal codes: they must not survive anywhere (issue 2, header PHI)."""
+    if elem.VR in TEXT_VRS and not _empty(elem):
+        before = elem.value
+        _map_values(elem, run.clean_text)
+        if str(elem.value) != str(before):
+            return "C"
+        return "K"
+    return keep(ds, elem, run, path, mode)
+
+
+def remap_uid(ds: Dataset, elem: DataElement, run: Run, path: str, mode: str | None) -> str:
+    """U: keyed one-way remap of every instance UID value; registry UIDs and class UIDs stay."""
+    if elem.VR == "SQ":  # X/Z/U*: keep the sequence, remap the UIDs inside
+        run.walk_sequence(elem, path, None)
+        return "U"
+    if elem.VR != "UI":
+        return dummy(ds, elem, run, path, mode)
+    if _empty(elem):
+        return "K"
+    _map_values(elem, lambda v: v if is_well_known_uid(v) else run.keyring.uid(v))
+    return "U"
+
+
+def shift_dates(ds: Dataset, elem: DataElement, run: Run, path: str, mode: str | None) -> str:
+    """Shift DA/DT by the per-patient offset; an unparsable date is replaced by a dummy, never kept."""
+    if _empty(elem):
+        return "K"
+    try:
+        elem.value = shift_date_value(elem.VR, elem.value if elem.VM <= 1 else "\\".join(elem.value),
+                                      run.days)
+    except DateParseError:
+        elem.value = dummy_value(elem.VR, "", elem.keyword, run.keyring.pseudonym)
+        return "D"
+    run.dates_shifted += 1
+    return "C"
+
+
+def dummy(ds: Dataset, elem: DataElement, run: Run, path: str, mode: str | None) -> str:
+    """D: a non-empty dummy of the right VR (keyed pseudonym for text). Empty stays empty: a dummy would
+    invent a value the original never had."""
+    if elem.VR == "SQ":
+        run.walk_sequence(elem, path, "D")
+        return "D"
+    if _empty(elem):
+        return "Z"
+    if elem.VR == "UI":
+        return remap_uid(ds, elem, run, path, mode)
+    if elem.VR in DATE_VRS and run.days is not None:
+        return shift_dates(ds, elem, run, path, mode)
+    original = str(elem.value)
+    elem.value = dummy_value(elem.VR, original, elem.keyword, run.keyring.pseudonym)
+    return "D"
+
+
+def clean(ds: Dataset, elem: DataElement, run: Run, path: str, mode: str | None) -> str:
+    """C: keep what carries no identity. Dates shift (modified-dates option), text is scrubbed,
+    sequences are walked in clean mode; what cannot be cleaned (AE titles, bitmaps) is replaced/removed."""
+    vr = elem.VR
+    if vr == "SQ":
+        run.walk_sequence(elem, path, "C")
+        return "C"
+    if _empty(elem):
+        return "K"
+    if vr in DATE_VRS:
+        return shift_dates(ds, elem, run, path, mode) if run.days is not None else dummy(ds, elem, run, path, mode)
+    if vr == "TM":
+        return "K" if run.days is not None else dummy(ds, elem, run, path, mode)
+    if vr in TEXT_VRS:
+        _map_values(elem, run.clean_text)
+        return "C"
+    if vr == "AE":
+        return pseudonym(ds, elem, run, path, mode)
+    if vr == "UI":
+        return remap_uid(ds, elem, run, path, mode)
+    if vr in ("OB", "OW", "OF", "OD", "OL", "OV", "UN"):
+        return remove(ds, elem, run, path, mode)  # no way to clean a bitmap / blob here
+    return "K"
+
+
+PSEUDONYM_FUNCS = {"PatientName": "patient_name", "PatientID": "patient_id"}
+
+
+def pseudonym(ds: Dataset, elem: DataElement, run: Run, path: str, mode: str | None) -> str:
+    """P: keyed pseudonym (same original -> same pseudonym), e.g. Patient Name / ID, accession numbers."""
+    if _empty(elem):
+        return "Z"
+    func = PSEUDONYM_FUNCS.get(elem.keyword)
+    if func:
+        _map_values(elem, getattr(run.keyring, func))
+        return "P"
+    if elem.VR not in TEXT_VRS | {"AE", "CS"}:
+        return dummy(ds, elem, run, path, mode)
+    limit = 16 if elem.VR in ("SH", "AE", "CS") else 64
+    _map_values(elem, lambda v: (("ANON^" if elem.VR == "PN" else "ANON")
+                                 + run.keyring.pseudonym(elem.keyword or elem.VR, v))[:limit])
+    return "P"
+
+
+def fixed_value(value: object) -> Callable[..., str]:
+    """V: the profile's replacement value (a site decision, e.g. PatientAge -> '000Y')."""
+    def handler(ds: Dataset, elem: DataElement, run: Run, path: str, mode: str | None) -> str:
+        elem.value = value
+        return "V"
+    return handler
+
+
+HANDLERS: dict[str, Callable[..., str]] = {
+    "X": remove, "Z": zero, "D": dummy, "K": keep, "k": keep_scrubbed, "C": clean, "U": remap_uid, "U*": remap_uid,
+    "P": pseudonym,
+}

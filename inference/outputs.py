@@ -1,0 +1,143 @@
+"""Where results go: output names from pseudonymous ids, atomic writes, the audit trail, the quarantine.
+
+OUTPUT holds only anonymised content under names built from remapped identifiers. The audit trail (input path ->
+outputs, actions, timings) and the quarantine (originals that could not be fully anonymised, with the reason) may
+identify people, so they live in separate folders, by default beside OUTPUT.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+TMP_SUFFIX = ".medanon-tmp"
+_SAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+class OutputError(RuntimeError):
+    """An output, audit or quarantine folder cannot be used."""
+
+
+def safe_component(value: str, what: str) -> str:
+    """A path component from a pseudonymous identifier; refuse empty ones rather than inventing a name."""
+    text = _SAFE.sub("_", str(value).strip())
+    if not text or text in {".", ".."}:
+        raise ValueError(f"cannot name the output: {what} is empty after de-identification")
+    return text[:128]
+
+
+def dicom_relpath(patient_id: str, study_uid: str, series_uid: str, instance_uid: str) -> str:
+    return "/".join([
+        "dicom",
+        safe_component(patient_id, "PatientID"),
+        safe_component(study_uid, "StudyInstanceUID"),
+        safe_component(series_uid, "SeriesInstanceUID"),
+        safe_component(instance_uid, "SOPInstanceUID") + ".dcm",
+    ])
+
+
+def media_relpath(kind: str, dicom_rel: str, frame: int | None = None) -> str:
+    """jpg/<patient>/<study>/<series>/<instance>_f0001.jpg or mp4/<...>/<instance>.mp4, parallel to dicom/."""
+    stem = dicom_rel.split("/", 1)[1][: -len(".dcm")]
+    if kind == "jpg":
+        return f"jpg/{stem}_f{(frame or 0) + 1:04d}.jpg"
+    if kind == "mp4":
+        return f"mp4/{stem}.mp4"
+    raise ValueError(kind)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temporary file in the same folder, then rename: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}{TMP_SUFFIX}")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def remove_stale_temps(root: Path) -> int:
+    """Temporary files left by an interrupted run are never results: remove them."""
+    n = 0
+    if root.is_dir():
+        for p in root.rglob(f"*{TMP_SUFFIX}"):
+            p.unlink(missing_ok=True)
+            n += 1
+    return n
+
+
+def ensure_writable(folder: Path, what: str) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".probe{TMP_SUFFIX}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise OutputError(f"the {what} folder {folder} is not writable: {e.strerror or e}") from e
+
+
+@dataclass
+class AuditTrail:
+    """Append-only JSON lines, one record per input file, plus the run summaries."""
+
+    folder: Path
+
+    @property
+    def path(self) -> Path:
+        return self.folder / "trail.jsonl"
+
+    def append(self, record: dict[str, Any]) -> None:
+        record = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), **record}
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+            f.flush()
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        if not self.path.exists():
+            return
+        with open(self.path, encoding="utf-8") as f:
+            for line in f:
+                line = line.strip()
+                if line:
+                    try:
+                        yield json.loads(line)
+                    except json.JSONDecodeError:
+                        continue  # a line cut by a crash: the file is simply processed again
+
+    def done(self) -> dict[str, dict[str, Any]]:
+        """Latest record per source."""
+        latest: dict[str, dict[str, Any]] = {}
+        for r in self.records():
+            if "source" in r:
+                latest[r["source"]] = r
+        return latest
+
+    def write_summary(self, summary: dict[str, Any]) -> Path:
+        path = self.folder / f"summary-{time.strftime('%Y%m%dT%H%M%S')}.json"
+        write_atomic(path, json.dumps(summary, indent=2, ensure_ascii=False).encode())
+        return path
+
+
+@dataclass
+class Quarantine:
+    """Copies of inputs that could not be fully anonymised, each with a reason file. Inputs stay untouched."""
+
+    folder: Path
+
+    def add(self, source_path: Path, source: str, reason: str) -> Path:
+        slot = self.folder / hashlib.sha256(source.encode()).hexdigest()[:16]
+        slot.mkdir(parents=True, exist_ok=True)
+        target = slot / (source_path.name or "input")
+        if source_path.exists():
+            shutil.copy2(source_path, target)
+        write_atomic(slot / "reason.json", json.dumps(
+            {"source": source, "reason": reason, "time": time.strftime("%Y-%m-%dT%H:%M:%S")},
+            indent=2, ensure_ascii=False).encode())
+        return slot

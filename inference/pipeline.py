@@ -1,0 +1,239 @@
+"""process_file: one input file in, its anonymised outputs and audit record out.
+
+A pure function of (file, profile, key, model): it reads the input and returns bytes and a record, writing
+nothing, so the same call can run in a local worker today and in a distributed engine later. Every failure
+becomes a quarantine result with a reason (fail closed); nothing half-anonymised is ever returned as written.
+"""
+from __future__ import annotations
+
+import io
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import pydicom
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import UID
+
+from .context import FileResult, OutputFile, RunOptions
+from .keys import Keyring
+from .objects import classify
+from .outputs import dicom_relpath, media_relpath
+
+DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "text_detector.onnx"
+
+
+class Quarantined(Exception):
+    """Raised inside the pipeline: the file cannot be released; the message is the reason."""
+
+
+@dataclass
+class Context:
+    """What every file needs, built once per worker: options, keyring, the loaded profile and detector."""
+
+    options: RunOptions
+    keyring: Keyring
+    _profile: Any = None
+    _detector: Any = None
+    _detector_error: str | None = None
+    _textdeid_factory: Callable | None = field(default=None, repr=False)
+
+    @property
+    def profile(self):
+        if self._profile is None:
+            from .header import load_profile
+            self._profile = load_profile(self.options.profile)
+        return self._profile
+
+    def detector(self):
+        """The ONNX text detector, loaded once; a missing model quarantines image files, never skips redaction."""
+        if self._detector is None and self._detector_error is None:
+            try:
+                from .detect import TextDetector
+                self._detector = TextDetector(self.options.model_path or DEFAULT_MODEL,
+                                              providers=self.options.providers)
+            except Exception as e:  # ModelError, ImportError, onnxruntime errors
+                self._detector_error = f"text detector unavailable: {e}"
+        if self._detector is None:
+            raise Quarantined(self._detector_error or "text detector unavailable")
+        return self._detector
+
+
+def read_dataset(data: bytes) -> Dataset:
+    """Parse a DICOM file from bytes; files without preamble are accepted, anything unparsable is refused."""
+    has_preamble = len(data) >= 132 and data[128:132] == b"DICM"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds = pydicom.dcmread(io.BytesIO(data), force=not has_preamble)
+            # touch every element now so a truncated or corrupt file fails here, not half-way through
+            for _ in ds.iterall():
+                pass
+    except Exception as e:
+        raise Quarantined(f"cannot parse DICOM: {type(e).__name__}: {e}") from e
+    if "PixelData" in ds:
+        _check_pixel_length(ds)
+    ts = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+    if ts is not None and not UID(ts).is_transfer_syntax:
+        raise Quarantined(f"unknown transfer syntax {ts}")
+    return ds
+
+
+def _check_pixel_length(ds: Dataset) -> None:
+    """A truncated native PixelData parses but is short: catch it before any handler trusts it."""
+    ts = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+    if ts is None or UID(ts).is_compressed:
+        return
+    try:
+        rows, cols = int(ds.Rows), int(ds.Columns)
+        spp, bits = int(ds.get("SamplesPerPixel", 1)), int(ds.BitsAllocated)
+        frames = int(ds.get("NumberOfFrames", 1) or 1)
+    except (AttributeError, TypeError, ValueError) as e:
+        raise Quarantined(f"image attributes missing or invalid: {e}") from e
+    expected = (rows * cols * spp * frames * bits + 7) // 8
+    if len(ds.PixelData) < expected:
+        raise Quarantined(f"pixel data truncated: {len(ds.PixelData)} of {expected} bytes")
+
+
+def _serialise(ds: Dataset) -> bytes:
+    buf = io.BytesIO()
+    ds.save_as(buf, enforce_file_format=True)
+    return buf.getvalue()
+
+
+def _ensure_file_meta(ds: Dataset) -> None:
+    """Inputs without a preamble have no file meta: build one so the output is a conformant Part 10 file."""
+    meta = getattr(ds, "file_meta", None)
+    if meta is None:
+        meta = ds.file_meta = FileMetaDataset()
+    if "TransferSyntaxUID" not in meta:
+        meta.TransferSyntaxUID = pydicom.uid.ImplicitVRLittleEndian if getattr(ds, "is_implicit_VR", True) \
+            else pydicom.uid.ExplicitVRLittleEndian
+    meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+
+
+def _content_handler(handler: str, ds: Dataset, identity: Any, ctx: Context, result: FileResult) -> Any:
+    """Clean what the object carries besides its header (pixels, SR tree, PDF, waveform annotations)."""
+    if handler == "header":
+        return None
+    if handler == "image":
+        from .pixels import PixelOptions, redact_dataset
+        report = redact_dataset(ds, ctx.detector(), PixelOptions(lossy_reencode=ctx.options.lossy_reencode))
+        result.actions["pixels"] = report.summary() if hasattr(report, "summary") else str(report)
+        return report
+    from .textdeid import TextDeidentifier
+    textdeid = TextDeidentifier(identity, ctx.keyring)
+    if handler == "sr":
+        from .documents.sr import deidentify_sr
+        result.actions["sr"] = deidentify_sr(ds, identity, ctx.keyring, textdeid)
+    elif handler == "pdf":
+        from .documents.pdf import deidentify_pdf
+        result.actions["document"] = deidentify_pdf(ds, identity, ctx.keyring, textdeid, detector=ctx.detector())
+    elif handler == "waveform":
+        from .documents.waveform import deidentify_waveform
+        result.actions["waveform"] = deidentify_waveform(ds, identity, ctx.keyring, textdeid)
+    else:
+        raise Quarantined(f"no content handler for {handler!r}")
+    return None
+
+
+def _media_outputs(ds: Dataset, report: Any, dicom_rel: str, options: RunOptions) -> list[OutputFile]:
+    """JPEG per frame and MP4 per multi-frame object, from the redacted 8-bit frames."""
+    wanted = [f for f in options.formats if f in ("jpg", "mp4")]
+    if not wanted or report is None:
+        return []
+    from .export.jpg import frames_to_jpeg
+    from .export.mp4 import fps_of, frames_to_mp4
+    outs: list[OutputFile] = []
+    if "jpg" in wanted:
+        for i, data in enumerate(frames_to_jpeg(report.view_frames())):
+            outs.append(OutputFile(media_relpath("jpg", dicom_rel, i), data, "jpg"))
+    if "mp4" in wanted and int(ds.get("NumberOfFrames", 1) or 1) > 1:
+        outs.append(OutputFile(media_relpath("mp4", dicom_rel), frames_to_mp4(report.view_frames(), fps_of(ds)), "mp4"))
+    return outs
+
+
+def process_file(path: Path, source: str, ctx: Context) -> FileResult:
+    """Anonymise one file. Never raises: failures come back as status 'quarantined' with the reason."""
+    result = FileResult(source=source, status="quarantined")
+    t0 = time.perf_counter()
+    try:
+        data = Path(path).read_bytes()
+        ds = read_dataset(data)
+        result.timings["read"] = time.perf_counter() - t0
+        result.object_type, result.handler = classify(ds)
+        if result.object_type in ctx.options.drop:
+            result.status, result.reason = "dropped", f"object type {result.object_type} dropped by --drop"
+            return result
+        for needed in ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID"):
+            if not ds.get(needed):
+                raise Quarantined(f"{needed} missing: the object cannot be placed in a study")
+
+        from .identity import Identity
+        identity = Identity.from_dataset(ds)
+
+        t = time.perf_counter()
+        report = _content_handler(result.handler, ds, identity, ctx, result)
+        result.timings["content"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        from .header import deidentify_dataset
+        header_report = deidentify_dataset(ds, ctx.profile, ctx.keyring)
+        result.actions["header"] = header_report.summary() if hasattr(header_report, "summary") else str(header_report)
+        _ensure_file_meta(ds)
+        result.timings["header"] = time.perf_counter() - t
+
+        if ctx.options.audit:
+            t = time.perf_counter()
+            from .audit import audit_dataset
+            verdict = audit_dataset(ds, original_identity=identity)
+            result.timings["audit"] = time.perf_counter() - t
+            if verdict.flagged:
+                raise Quarantined("auditor flagged the output: " + "; ".join(verdict.reasons)[:500])
+
+        t = time.perf_counter()
+        rel = dicom_relpath(ds.PatientID, ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID)
+        outputs: list[OutputFile] = []
+        if "dicom" in ctx.options.formats:
+            outputs.append(OutputFile(rel, _serialise(ds), "dicom"))
+        outputs += _media_outputs(ds, report, rel, ctx.options)
+        result.timings["write"] = time.perf_counter() - t
+        if not outputs:
+            result.status, result.reason = "skipped", "no output of the requested formats for this object type"
+            return result
+        result.outputs = outputs
+        result.catalog = _catalog_rows(ds, report, outputs)
+        result.status = "written"
+    except Quarantined as e:
+        result.reason = str(e)
+    except Exception as e:  # anything unexpected is a reason to hold the file back, never to release it
+        result.reason = f"{type(e).__name__}: {e}"[:1000]
+    finally:
+        result.timings["total"] = time.perf_counter() - t0
+    if result.status != "written":
+        result.outputs = []
+    return result
+
+
+def _catalog_rows(ds: Dataset, report: Any, outputs: list[OutputFile]) -> list[dict[str, Any]]:
+    """One row per JPEG frame for the image catalogue: pseudonymous ids and technical facts only."""
+    rows = []
+    spacing = ds.get("PixelSpacing") or ds.get("ImagerPixelSpacing")
+    boxes = getattr(report, "box_count", None)
+    for o in outputs:
+        if o.kind != "jpg":
+            continue
+        frame = int(o.relpath.rsplit("_f", 1)[1][:-4]) - 1
+        rows.append({
+            "patient_id": str(ds.PatientID), "study_uid": str(ds.StudyInstanceUID),
+            "series_uid": str(ds.SeriesInstanceUID), "instance_uid": str(ds.SOPInstanceUID), "frame": frame,
+            "modality": str(ds.get("Modality", "")), "body_part": str(ds.get("BodyPartExamined", "")),
+            "exam_type": str(ds.get("StudyDescription", "") or ds.get("SeriesDescription", "")),
+            "rows": int(ds.get("Rows", 0) or 0), "columns": int(ds.get("Columns", 0) or 0),
+            "pixel_spacing": "\\".join(str(v) for v in spacing) if spacing else "",
+            "study_date": str(ds.get("StudyDate", "")), "redaction_boxes": boxes, "jpg_path": o.relpath,
+        })
+    return rows

@@ -1,0 +1,180 @@
+"""Pixel anonymisation: decode -> 8-bit view -> detect -> blank in native values -> re-encode.
+
+Public API (docs/DESIGN.md): redact_dataset(ds, detector, options) -> PixelReport, PixelOptions,
+PixelError, Detector. The dataset is changed in place (the pipeline passes its own copy).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence
+
+from inference.pixels.annotations import clean_presentation_state, remove_graphic_annotations, remove_overlays
+from inference.pixels.decode import decoded_photometric, frame_count, iter_frames, transfer_syntax
+from inference.pixels.encode import FrameWriter, OutputPlan, convert_big_endian, plan_output
+from inference.pixels.errors import PixelError
+from inference.pixels.redact import fill_outside, fill_rects, to_rects
+from inference.pixels.regions import keep_mask
+from inference.pixels.tracking import frame_hash, plan_rects
+from inference.pixels.view import ViewParams, fix_window, to_view, view_params
+
+__all__ = [
+    "Detector", "PixelError", "PixelOptions", "PixelReport", "redact_dataset", "clean_presentation_state",
+]
+
+CLEAN_PIXEL_DATA = ("113101", "DCM", "Clean Pixel Data")
+
+
+class Detector(Protocol):
+    """What redact_dataset needs from inference.detect.TextDetector."""
+
+    def detect(self, image: np.ndarray) -> np.ndarray:
+        """uint8 HxW or HxWx3 -> (N, 5) [x0, y0, x1, y1, score] in image pixel coordinates."""
+
+
+@dataclass(frozen=True)
+class PixelOptions:
+    """Knobs of the pixel stage; the defaults are the safe, documented policy."""
+
+    static_min_fraction: float = 0.25  # text seen in >= this share of frames is static (union on all)
+    static_min_iou: float = 0.3  # boxes overlapping this much across frames are the same text
+    use_us_regions: bool = True  # blank everything outside SequenceOfUltrasoundRegions
+    us_min_region_fraction: float = 0.05  # regions covering less of the frame are not trusted
+    lossy_reencode: bool = False  # lossy inputs: JPEG 2000 lossy instead of uncompressed
+    lossy_j2k_ratio: float = 10.0
+    quarantine_flagged_without_text: bool = True  # BurnedInAnnotation YES but nothing found -> PixelError
+    max_cached_bytes: int = 256 * 1024 * 1024  # native frames kept between passes below this size
+
+
+@dataclass
+class PixelReport:
+    """What was done to one object's pixels (for the audit record and the exporters)."""
+
+    n_frames: int
+    transfer_syntax_in: str
+    transfer_syntax_out: str
+    photometric_in: str
+    photometric_out: str
+    boxes_per_frame: list[np.ndarray]  # final int rects [x0,y0,x1,y1] blanked per frame
+    detected_per_frame: list[int]  # detector boxes per frame (before static union)
+    static_boxes: np.ndarray
+    detector_calls: int
+    frames_reused: int  # frames skipped because identical to an already detected frame
+    us_regions_applied: bool
+    overlays_removed: list[str] = field(default_factory=list)
+    graphic_annotations_removed: bool = False
+    lossy: bool = False
+    _ds: Dataset | None = field(default=None, repr=False)
+    _params: ViewParams | None = field(default=None, repr=False)
+
+    @property
+    def boxes_total(self) -> int:
+        return int(sum(len(b) for b in self.boxes_per_frame))
+
+    @property
+    def frames_view(self) -> Iterator[np.ndarray]:
+        """Redacted 8-bit frames (HxW or HxWx3 RGB), decoded lazily from the written output."""
+        if self._ds is None or self._params is None:
+            return iter(())
+        return (to_view(frame, self._params) for frame in iter_frames(self._ds))
+
+
+def _detect(detector: Detector, view: np.ndarray) -> np.ndarray:
+    try:
+        boxes = detector.detect(view)
+    except Exception as exc:  # model failure: we cannot know what text there is
+        raise PixelError(f"text detection failed: {type(exc).__name__}: {exc}") from exc
+    boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 5 if np.size(boxes) else 5)
+    if not np.isfinite(boxes).all():
+        raise PixelError("text detection returned non-finite boxes")
+    return boxes
+
+
+def _set_clean_pixel_attributes(ds: Dataset) -> None:
+    """BurnedInAnnotation NO and Clean Pixel Data code, only called after redaction succeeded."""
+    ds.BurnedInAnnotation = "NO"
+    if "DeidentificationMethodCodeSequence" not in ds:
+        ds.DeidentificationMethodCodeSequence = Sequence()
+    codes = ds.DeidentificationMethodCodeSequence
+    if not any(str(item.get("CodeValue")) == CLEAN_PIXEL_DATA[0] for item in codes):
+        item = Dataset()
+        item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning = CLEAN_PIXEL_DATA
+        codes.append(item)
+
+
+def _detect_all(ds: Dataset, detector: Detector, params: ViewParams, cache: list | None):
+    """Pass 1: view + detect per frame, reusing boxes for frames with identical bytes."""
+    rows, cols = int(ds.Rows), int(ds.Columns)
+    per_frame, counts, seen = [], [], {}
+    calls = reused = 0
+    for frame in iter_frames(ds):
+        key = frame_hash(frame)
+        if key in seen:
+            rects, n = seen[key]
+            reused += 1
+        else:
+            if params.window is None:
+                params = fix_window(params, frame)
+            boxes = _detect(detector, to_view(frame, params))
+            calls += 1
+            rects, n = to_rects(boxes, rows, cols), len(boxes)
+            seen[key] = (rects, n)
+        per_frame.append(rects)
+        counts.append(n)
+        if cache is not None:
+            cache.append(frame)
+    return per_frame, counts, calls, reused, params
+
+
+def redact_dataset(ds: Dataset, detector: Detector, options: PixelOptions | None = None) -> PixelReport:
+    """Blank burned-in text in ds's pixels (in place) and re-encode per the policy.
+
+    Raises PixelError when any step cannot be completed (undecodable syntax, detector failure,
+    uncertain result): the caller must quarantine, never release.
+    """
+    options = options or PixelOptions()
+    syntax_in = str(transfer_syntax(ds))
+    photometric_in = str(ds.get("PhotometricInterpretation", ""))
+    photometric = decoded_photometric(ds)
+    n_frames, rows, cols = frame_count(ds), int(ds.Rows), int(ds.Columns)
+    plan: OutputPlan = plan_output(ds, photometric, options.lossy_reencode, options.lossy_j2k_ratio)
+    params = view_params(ds, photometric)
+
+    frame_bytes = rows * cols * int(ds.get("SamplesPerPixel", 1)) * max(1, int(ds.BitsAllocated) // 8)
+    cache: list | None = [] if frame_bytes * n_frames <= options.max_cached_bytes else None
+    per_frame, counts, calls, reused, params = _detect_all(ds, detector, params, cache)
+    if len(per_frame) != n_frames:
+        raise PixelError(f"decoded {len(per_frame)} frames, header says {n_frames}")
+    planned, static = plan_rects(per_frame, options.static_min_fraction, options.static_min_iou)
+    mask = keep_mask(ds, rows, cols, options.us_min_region_fraction) if options.use_us_regions else None
+
+    flagged = str(ds.get("BurnedInAnnotation", "")).upper() == "YES"
+    if options.quarantine_flagged_without_text and flagged and mask is None and not any(len(r) for r in planned):
+        raise PixelError("BurnedInAnnotation is YES but no text was detected: uncertain, not released")
+
+    writer = FrameWriter(ds, plan)
+    frames = cache if cache is not None else iter_frames(ds)
+    for index, frame in enumerate(frames):
+        if mask is not None:
+            fill_outside(frame, mask)
+        fill_rects(frame, planned[index])
+        writer.add(frame)
+        if cache is not None:
+            cache[index] = None  # release as we go
+    writer.finish()
+    convert_big_endian(ds)
+
+    overlays = remove_overlays(ds)
+    graphics = remove_graphic_annotations(ds)
+    _set_clean_pixel_attributes(ds)
+    return PixelReport(
+        n_frames=n_frames, transfer_syntax_in=syntax_in, transfer_syntax_out=plan.transfer_syntax,
+        photometric_in=photometric_in, photometric_out=photometric, boxes_per_frame=planned,
+        detected_per_frame=counts, static_boxes=static, detector_calls=calls, frames_reused=reused,
+        us_regions_applied=mask is not None, overlays_removed=overlays, graphic_annotations_removed=graphics,
+        lossy=plan.input_lossy or plan.new_lossy_method is not None, _ds=ds, _params=params,
+    )

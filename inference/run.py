@@ -1,0 +1,289 @@
+"""python -m inference.run INPUT OUTPUT: anonymise a file or a folder of DICOM studies.
+
+Walks INPUT, anonymises every DICOM file (header, pixels, reports), writes OUTPUT/dicom/<patient>/<study>/
+<series>/<instance>.dcm (and jpg/, mp4/), an audit trail and a quarantine beside OUTPUT. Re-running skips what
+is already done and gives identical outputs. Exit status: 0 all released, 3 something quarantined, 1 fatal, 2 usage.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import sys
+import time
+from collections import Counter
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import asdict
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from tqdm import tqdm
+
+from .context import FORMATS, FileResult, RunOptions
+from .discover import Candidate, walk
+from .keys import Keyring, KeyError_, load_key
+from .objects import drop_names
+from .outputs import (AuditTrail, OutputError, Quarantine, ensure_writable, remove_stale_temps,
+                      write_atomic)
+from .pipeline import DEFAULT_MODEL, Context, process_file
+
+EXIT_OK, EXIT_FATAL, EXIT_USAGE, EXIT_QUARANTINED = 0, 1, 2, 3
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m inference.run", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("input", type=Path, help="a DICOM file or a folder (walked recursively)")
+    p.add_argument("output", type=Path, help="output folder (only anonymised content is written here)")
+    p.add_argument("--key-file", type=Path, help="secret key file (else $MEDANON_KEY, else OUTPUT.audit/medanon.key)")
+    p.add_argument("--profile", default="basic", help="header profile name or YAML path (default: basic)")
+    p.add_argument("--format", default="dicom", help="comma list of dicom,jpg,mp4 (default: dicom)")
+    p.add_argument("--drop", default="", help=f"comma list of object types to leave out: {','.join(sorted(drop_names()))}")
+    p.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
+    p.add_argument("--model", type=Path, default=None, help=f"ONNX text detector (default {DEFAULT_MODEL.name})")
+    p.add_argument("--audit", action="store_true", help="audit each file before release; flagged files go to quarantine")
+    p.add_argument("--lossy-reencode", action="store_true", help="re-encode lossy inputs lossy (default: uncompressed)")
+    p.add_argument("--audit-dir", type=Path, help="audit trail folder (default OUTPUT.audit)")
+    p.add_argument("--quarantine-dir", type=Path, help="quarantine folder (default OUTPUT.quarantine)")
+    p.add_argument("--jpg-db", help="JPEG catalogue: SQLite path or SQLAlchemy URL (needs --format jpg)")
+    p.add_argument("--pacs", help="push anonymised DICOM to a PACS: http(s)://.../dicom-web or dicom://AET@host:port")
+    p.add_argument("--pacs-credentials", type=Path, help="credentials file for --pacs (or MEDANON_PACS_USER/_PASSWORD)")
+    p.add_argument("--resume-push", action="store_true", help="only push to --pacs what did not arrive before")
+    p.add_argument("--force", action="store_true", help="process again files the audit trail says are done")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p.parse_args(argv)
+
+
+def options_from_args(a: argparse.Namespace) -> RunOptions:
+    formats = tuple(f.strip() for f in a.format.split(",") if f.strip())
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise SystemExit(f"error: --format takes {','.join(FORMATS)}; got {a.format!r}")
+    drop = frozenset(d.strip().lower() for d in a.drop.split(",") if d.strip())
+    bad = drop - drop_names()
+    if bad:
+        raise SystemExit(f"error: --drop: unknown object type(s) {sorted(bad)}; known: {sorted(drop_names())}")
+    if a.workers < 1:
+        raise SystemExit("error: --workers must be at least 1")
+    return RunOptions(profile=a.profile, formats=formats, drop=drop, model_path=a.model, audit=a.audit,
+                      lossy_reencode=a.lossy_reencode)
+
+
+def resolve_key(a: argparse.Namespace, audit_dir: Path) -> tuple[bytes, str]:
+    """The key from --key-file or $MEDANON_KEY; on a first run without either, a new key kept in the audit folder."""
+    if a.key_file or os.environ.get("MEDANON_KEY"):
+        return load_key(a.key_file), "given"
+    kept = audit_dir / "medanon.key"
+    if kept.exists():
+        return load_key(kept), f"reused {kept}"
+    key = secrets.token_hex(32).encode()
+    write_atomic(kept, key)
+    kept.chmod(0o600)
+    return key, f"NEW key generated and kept at {kept} (keep it secret; reuse it for consistent pseudonyms)"
+
+
+def fingerprint(options: RunOptions, key: bytes) -> str:
+    """Identifies what a run would produce: a file done under another profile, key or model is done again."""
+    model = options.model_path or DEFAULT_MODEL
+    model_id = hashlib.sha256(model.read_bytes()).hexdigest()[:12] if model.exists() else "no-model"
+    key_id = hmac.new(key, b"medanon-key-id", hashlib.sha256).hexdigest()[:12]
+    blob = json.dumps({**asdict(options), "model_path": None, "model": model_id, "key": key_id}, sort_keys=True,
+                      default=sorted)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:32]
+
+
+_CTX: Context | None = None
+
+
+def _init_worker(options: RunOptions, key: bytes) -> None:
+    global _CTX
+    _CTX = Context(options, Keyring(key))
+
+
+def _work(item: tuple[str, str]) -> FileResult:
+    path, source = item
+    assert _CTX is not None
+    return process_file(Path(path), source, _CTX)
+
+
+def _results(items: Iterable[tuple[str, str]], options: RunOptions, key: bytes, workers: int) -> Iterator[FileResult]:
+    """Process in-process (1 worker) or in a pool with a bounded number of files in flight (bounded memory)."""
+    if workers == 1:
+        _init_worker(options, key)
+        for item in items:
+            yield _work(item)
+        return
+    import multiprocessing as mp
+    with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"), initializer=_init_worker,
+                             initargs=(options, key)) as pool:
+        pending = set()
+        for item in items:
+            pending.add(pool.submit(_work, item))
+            if len(pending) >= 2 * workers:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for f in done:
+                    yield f.result()
+        for f in pending:
+            yield f.result()
+
+
+class Runner:
+    """Writes what process_file returns: outputs atomically, the trail, the quarantine, the summary."""
+
+    def __init__(self, output: Path, trail: AuditTrail, quarantine: Quarantine, fp: str):
+        self.output, self.trail, self.quarantine, self.fp = output, trail, quarantine, fp
+        self.counts: Counter[str] = Counter()
+        self.reasons: Counter[str] = Counter()
+        self.claimed: dict[str, str] = {}  # output relpath -> source that wrote it in this run
+        self.catalog_rows: list[dict] = []
+
+    def skip(self, c: Candidate) -> None:
+        self.counts["skipped"] += 1
+        self.reasons[f"skipped: {c.detail}"] += 1
+        self.trail.append({"source": c.relpath, "status": "skipped", "reason": c.detail, "fingerprint": self.fp})
+
+    def already_done(self, source: str) -> None:
+        self.counts["already done"] += 1
+
+    def accept(self, r: FileResult, path: Path, digest: str) -> None:
+        if r.status == "written":
+            clash = [o.relpath for o in r.outputs if self.claimed.get(o.relpath, r.source) != r.source]
+            if clash:
+                r.status, r.reason = "quarantined", "same SOP Instance UID as another input file in this run"
+                r.outputs = []
+        if r.status == "written":
+            for o in r.outputs:
+                write_atomic(self.output / o.relpath, o.data)
+                self.claimed[o.relpath] = r.source
+            self.catalog_rows += r.catalog
+        elif r.status == "quarantined":
+            self.quarantine.add(path, r.source, r.reason)
+            self.reasons[f"quarantined: {_reason_class(r.reason)}"] += 1
+        elif r.status == "dropped":
+            self.reasons[r.reason] += 1
+        self.counts[r.status] += 1
+        self.trail.append({**r.record(), "digest": digest, "fingerprint": self.fp})
+
+
+def _reason_class(reason: str) -> str:
+    """Group reasons in the summary: the text up to the first colon (details stay in the trail)."""
+    return reason.split(":", 1)[0][:120]
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = parse_args(argv)
+    options = options_from_args(a)
+    src, out = a.input.resolve(), a.output.resolve()
+    audit_dir = (a.audit_dir or out.with_name(out.name + ".audit")).resolve()
+    qdir = (a.quarantine_dir or out.with_name(out.name + ".quarantine")).resolve()
+    if not src.exists():
+        print(f"error: input {a.input} does not exist", file=sys.stderr)
+        return EXIT_USAGE
+    if src.is_dir() and (out == src or src in out.parents or out in src.parents):
+        # an output inside the input would be walked as input next time; an input inside the output is worse
+        if out == src or out in src.parents:
+            print("error: OUTPUT must not be the input folder or contain it", file=sys.stderr)
+            return EXIT_USAGE
+    try:
+        for folder, what in ((out, "output"), (audit_dir, "audit"), (qdir, "quarantine")):
+            ensure_writable(folder, what)
+        key, key_note = resolve_key(a, audit_dir)
+    except (OutputError, KeyError_) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_FATAL
+    remove_stale_temps(out)
+    trail, quarantine = AuditTrail(audit_dir), Quarantine(qdir)
+    fp = fingerprint(options, key)
+    runner = Runner(out, trail, quarantine, fp)
+    done = {} if a.force else trail.done()
+    model = options.model_path or DEFAULT_MODEL
+    if not model.exists():
+        print(f"warning: text detector model {model} is missing: every image will be quarantined", file=sys.stderr)
+
+    excluded = {out, audit_dir, qdir}
+    candidates = [c for c in walk(src) if not any(x == c.path or x in c.path.parents for x in excluded)]
+    todo: list[tuple[str, str]] = []
+    digests: dict[str, str] = {}
+    for c in candidates:
+        if c.kind != "dicom":
+            runner.skip(c)
+            continue
+        digest = file_digest(c.path)
+        prev = done.get(c.relpath)
+        if (prev and prev.get("fingerprint") == fp and prev.get("digest") == digest
+                and prev.get("status") in ("written", "dropped")
+                and all((out / o).exists() for o in prev.get("outputs", []))):
+            runner.already_done(c.relpath)
+            continue
+        digests[c.relpath] = digest
+        todo.append((str(c.path), c.relpath))
+
+    t0 = time.perf_counter()
+    by_source = {rel: Path(p) for p, rel in todo}
+    bar = tqdm(total=len(todo), unit="file", disable=a.quiet or not todo, desc="anonymising", file=sys.stderr)
+    for r in _results(todo, options, key, a.workers):
+        runner.accept(r, by_source[r.source], digests[r.source])
+        bar.update(1)
+        bar.set_postfix(written=runner.counts["written"], quarantined=runner.counts["quarantined"], refresh=False)
+    bar.close()
+    elapsed = time.perf_counter() - t0
+
+    extra = _storage_steps(a, out, audit_dir, runner)
+    summary = {
+        "input": str(src), "output": str(out), "audit": str(audit_dir), "quarantine": str(qdir),
+        "files_in": len(candidates), "counts": dict(runner.counts), "reasons": dict(runner.reasons.most_common()),
+        "seconds": round(elapsed, 2), "files_per_s": round(len(todo) / elapsed, 2) if elapsed > 0 and todo else None,
+        "key": key_note, "fingerprint": fp, **extra,
+    }
+    summary_path = trail.write_summary(summary)
+    print_summary(summary, summary_path)
+    return EXIT_QUARANTINED if runner.counts["quarantined"] else EXIT_OK
+
+
+def _storage_steps(a: argparse.Namespace, out: Path, audit_dir: Path, runner: Runner) -> dict:
+    """Optional: the JPEG catalogue and the PACS push, after everything is written."""
+    extra: dict = {}
+    if a.jpg_db:
+        from .storage.catalog import add_rows
+        extra["jpg_db_rows"] = add_rows(a.jpg_db, runner.catalog_rows, out)
+    if a.pacs:
+        from .storage.pacs import push_output
+        extra["pacs"] = push_output(out, a.pacs, credentials_file=a.pacs_credentials,
+                                    ledger_dir=audit_dir, resume=a.resume_push)
+    return extra
+
+
+def print_summary(s: dict, path: Path) -> None:
+    c = s["counts"]
+    lines = [
+        "",
+        f"medanon: {s['files_in']} files found under {s['input']}",
+        f"  written      {c.get('written', 0)}",
+        f"  already done {c.get('already done', 0)}",
+        f"  dropped      {c.get('dropped', 0)}",
+        f"  skipped      {c.get('skipped', 0)} (not DICOM or DICOMDIR)",
+        f"  quarantined  {c.get('quarantined', 0)}",
+    ]
+    if s["reasons"]:
+        lines.append("  reasons:")
+        lines += [f"    {n:6d}  {r}" for r, n in s["reasons"].items()]
+    lines += [f"  output      {s['output']}", f"  audit trail {s['audit']}", f"  quarantine  {s['quarantine']}",
+              f"  key         {s['key']}", f"  summary     {path}"]
+    if s.get("files_per_s"):
+        lines.append(f"  speed       {s['files_per_s']} files/s")
+    print("\n".join(lines), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

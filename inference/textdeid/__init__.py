@@ -1,0 +1,8 @@
+"""Shared free-text de-identifier (SR, PDF, header descriptors, QA auditor).
+
+``TextDeidentifier(identity, keyring, options=None)`` with ``.find(text) -> list[Span]`` and ``.scrub(text)``.
+"""
+from .deidentifier import TextDeidentifier, TextDeidOptions
+from .patterns import Span, personal_code_valid
+
+__all__ = ["TextDeidentifier", "TextDeidOptions", "Span", "personal_code_valid"]

@@ -1,0 +1,84 @@
+"""What the text de-identifier must look for about THIS patient, read from any identity object.
+
+Why a separate step: the pipeline hands ``inference.identity.Identity`` (values read from the header), the
+synthetic generator has its own ``synth.identity.Identity``; both expose ``patient_name``/``dicom_name``,
+``patient_id``, ``birth_date`` and ``tokens()``. This module turns either into plain term lists so the
+detectors never depend on one identity class.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from .fold import fold
+
+_NAME_SPLIT = re.compile(r"[\^=\s,;.\-/]+")
+_PN_OR_WORDS = re.compile(r"^[^\W\d_]+(?:[\s\^,.\-'][^\W\d_]*)*$")
+
+
+@dataclass(frozen=True)
+class IdentityTerms:
+    patient_name: str                    # the original full name (PN form or words), for the pseudonym
+    patient_id: str                      # original Patient ID, for the pseudonym
+    date_key: str                        # what the per-patient date offset is keyed on (as the header engine)
+    name_parts: tuple[str, ...]          # folded name parts of the patient (>= 2 letters)
+    other_names: tuple[str, ...]         # folded name parts of other people in the header (physicians...)
+    ids: tuple[str, ...]                 # other identifying codes (accession, personal code...), original text
+    literals: tuple[str, ...]            # any other identifying strings (addresses, institutions, e-mails...)
+
+
+def _as_str(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.date):
+        return value.strftime("%Y%m%d")
+    return str(value).strip()
+
+
+def _name_parts(name: str) -> list[str]:
+    return [fold(p) for p in _NAME_SPLIT.split(name) if len(p) >= 2]
+
+
+def _is_name_like(token: str) -> bool:
+    return bool(_PN_OR_WORDS.match(token)) and len(token.split()) <= 4 and "^" not in token[:1]
+
+
+def terms_of(identity: Any) -> IdentityTerms:
+    """Extract the terms from an identity object (duck-typed: missing attributes are simply empty)."""
+    if identity is None:
+        return IdentityTerms("", "", "", (), (), (), ())
+    pname = _as_str(getattr(identity, "patient_name", "") or getattr(identity, "dicom_name", ""))
+    pid = _as_str(getattr(identity, "patient_id", ""))
+    date_key = _as_str(getattr(identity, "patient_key", "")) or pid or pname
+    parts = list(dict.fromkeys(_name_parts(pname)))
+    for p in getattr(identity, "name_parts", ()) or ():
+        parts += [x for x in _name_parts(str(p)) if x not in parts]
+    parts = [p for p in parts if len(p) >= 2]
+
+    others: list[str] = []
+    names = getattr(identity, "names", ()) or ()
+    for n in (names.values() if isinstance(names, dict) else names):
+        if isinstance(n, str):
+            others += [p for p in _name_parts(n) if p not in parts and len(p) >= 3]
+    tokens = [str(t) for t in (identity.tokens() if hasattr(identity, "tokens") else [])]
+    ids: list[str] = []
+    literals: list[str] = []
+    birth = _as_str(getattr(identity, "birth_date", ""))
+    for t in tokens + [pid, birth]:
+        t = t.strip()
+        if not t:
+            continue
+        digits = sum(c.isdigit() for c in t)
+        if digits >= 3 and digits >= len(re.sub(r"\W", "", t)) / 2:
+            ids.append(t)
+        elif all(p in parts for p in _name_parts(t)) and _is_name_like(t):
+            continue                  # a rendering of the patient's own name: the name detector handles it
+        elif len(t) >= 3:
+            literals.append(t)
+    return IdentityTerms(
+        patient_name=pname, patient_id=pid, date_key=date_key, name_parts=tuple(parts),
+        other_names=tuple(dict.fromkeys(others)), ids=tuple(dict.fromkeys(ids)),
+        literals=tuple(dict.fromkeys(literals)),
+    )

@@ -1,0 +1,169 @@
+"""Identifier patterns that do not depend on the patient: personal codes, phones, e-mails, addresses, names.
+
+Each detector is a pure function ``(FoldedText) -> list[Span]`` so they can be tested and combined one by one.
+All regular expressions run on the folded text (lower case, no diacritics); letter-case checks (a name starts
+with a capital) look at the original text.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .fold import FoldedText
+from .lexicon import Lexicon
+
+
+@dataclass(frozen=True)
+class Span:
+    """One identifier in the ORIGINAL text: ``text[start:end] == matched``."""
+
+    start: int
+    end: int
+    kind: str
+    matched: str
+
+
+def make_span(ft: FoldedText, a: int, b: int, kind: str) -> Span:
+    s, e = ft.to_original(a, b)
+    return Span(s, e, kind, ft.original[s:e])
+
+
+# ------------------------------------------------------------------------------------------- personal codes
+_W1 = (1, 2, 3, 4, 5, 6, 7, 8, 9, 1)
+_W2 = (3, 4, 5, 6, 7, 8, 9, 1, 2, 3)
+
+
+def personal_code_valid(code: str) -> bool:
+    """Lithuanian asmens kodas: 11 digits, first digit 1-6 (or 9), check digit by the official two-pass rule."""
+    if len(code) != 11 or not code.isdigit() or code[0] not in "1234569":
+        return False
+    d = [int(c) for c in code]
+    rest = sum(x * w for x, w in zip(d, _W1)) % 11
+    if rest == 10:
+        rest = sum(x * w for x, w in zip(d, _W2)) % 11
+        rest = 0 if rest == 10 else rest
+    return rest == d[10]
+
+
+_ELEVEN = re.compile(r"(?<![\d.])\d{11}(?![\d]|\.\d)")
+
+
+def find_personal_codes(ft: FoldedText) -> list[Span]:
+    """Valid personal codes -> PERSONAL_CODE; any other lone 11-digit run is suspicious -> ID."""
+    return [make_span(ft, m.start(), m.end(), "PERSONAL_CODE" if personal_code_valid(m.group()) else "ID")
+            for m in _ELEVEN.finditer(ft.folded)]
+
+
+# ------------------------------------------------------------------------------------------------- phones
+_SEP = r"[ \-]?"
+_PHONE_LT = re.compile(
+    r"(?<![\w+])(?:\+\s?370|00\s?370|\(?8\)?)" + _SEP + r"\(?\d{1,3}\)?" + _SEP + r"\d{1,3}" + _SEP + r"\d{2,5}(?!\d)"
+)
+_PHONE_INTL = re.compile(r"(?<![\w+])\+\d{1,3}[ \-]?(?:\(\d{1,4}\)[ \-]?)?\d{2,4}(?:[ \-]?\d{2,4}){1,3}(?!\d)")
+
+
+def _digits(s: str) -> int:
+    return sum(c.isdigit() for c in s)
+
+
+def find_phones(ft: FoldedText) -> list[Span]:
+    """Lithuanian numbers (+370 / 8 + 8 digits) and international +CC numbers."""
+    out = []
+    for m in _PHONE_LT.finditer(ft.folded):
+        lead = 3 if m.group().lstrip("(").startswith(("+", "00")) else 1
+        body = _digits(m.group()) - (lead if not m.group().startswith("00") else 5)
+        if body == 8:
+            out.append(make_span(ft, m.start(), m.end(), "PHONE"))
+    for m in _PHONE_INTL.finditer(ft.folded):
+        if 8 <= _digits(m.group()) <= 15:
+            out.append(make_span(ft, m.start(), m.end(), "PHONE"))
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ e-mails
+_EMAIL = re.compile(r"[a-z0-9._%+\-]+@[a-z0-9\-]+(?:\.[a-z0-9\-]+)*\.[a-z]{2,}")
+
+
+def find_emails(ft: FoldedText) -> list[Span]:
+    return [make_span(ft, m.start(), m.end(), "EMAIL") for m in _EMAIL.finditer(ft.folded)]
+
+
+# ---------------------------------------------------------------------------------------------- addresses
+_WORD = r"[a-z][a-z'\-]+"
+_STREET_LT = re.compile(
+    rf"\b(?:{_WORD}\s+(?:ir\s+)?){{1,3}}(?:g|gatve|gatves|pr|prospektas|al|aleja|pl|plentas|skg|skersgatvis|a)\.?\s*"
+    r"\d{1,4}[a-z]?(?:\s?[-/]\s?\d{1,4}[a-z]?)?(?!\d)"
+)
+_STREET_EN = re.compile(
+    rf"\b\d{{1,5}}[a-z]?,?\s+(?:{_WORD}\s+){{1,3}}(?:street|st|road|rd|avenue|ave|lane|ln|drive|boulevard|blvd|way|"
+    r"square|sq|place|court|ct)\b\.?"
+)
+_STREET_EN2 = re.compile(rf"\b(?:{_WORD}\s+){{1,3}}(?:street|str|road|avenue|lane|boulevard)\.?\s*\d{{1,5}}[a-z]?\b")
+_POSTCODE = re.compile(r"\blt\s?-\s?\d{5}\b")
+
+
+def _capitalised(ft: FoldedText, a: int) -> bool:
+    s, _ = ft.to_original(a, a + 1)
+    return ft.original[s:s + 1].isupper()
+
+
+def find_addresses(ft: FoldedText, lexicon: Lexicon) -> list[Span]:
+    """Street + house number (Lithuanian g./pr./al./pl., English Street/Road...), LT-NNNNN postcodes, towns."""
+    out = []
+    for rx in (_STREET_LT, _STREET_EN, _STREET_EN2):
+        for m in rx.finditer(ft.folded):
+            first_word = re.search(r"[a-z]", m.group())
+            if rx is _STREET_EN or (first_word and _capitalised(ft, m.start() + first_word.start())):
+                out.append(make_span(ft, m.start(), m.end(), "ADDRESS"))
+    for m in _POSTCODE.finditer(ft.folded):
+        out.append(make_span(ft, m.start(), m.end(), "ADDRESS"))
+    for phrase in lexicon.city_phrases:
+        for m in re.finditer(rf"\b{re.escape(phrase)}\b", ft.folded):
+            if _capitalised(ft, m.start()):
+                out.append(make_span(ft, m.start(), m.end(), "ADDRESS"))
+    for m in _LETTERS.finditer(ft.folded):
+        if lexicon.is_city(m.group()) and _capitalised(ft, m.start()):
+            out.append(make_span(ft, m.start(), m.end(), "ADDRESS"))
+    return out
+
+
+# -------------------------------------------------------------------------------------------------- names
+_LETTERS = re.compile(r"[^\W\d_]+")
+# titles and labels after which capitalised words are person names
+_TITLE = re.compile(
+    r"\b(?:(?:dr|prof|doc|gyd|mr|mrs|ms)\.?[ \t]+(?:dr\.?[ \t]+)?"
+    r"|(?:pacient(?:as|e|o)|patient)[ \t]+"
+    r"|(?:gydytoj(?:as|a)|slaugytoj(?:as|a)|physician|doctor|nurse|operator|technologist|radiologist|"
+    r"referring\s+physician|vardas|pavarde|vardas,?\s+pavarde|name|patient\s+name|paciento\s+vardas|"
+    r"signed|pasirase|atliko|performed\s+by|reported\s+by)[ \t]*:[ \t]*)"
+)
+_CAP_WORD = re.compile(r"[^\W\d_][^\W\d_'\-]*(?:[-'][^\W\d_]+)?")
+
+
+def find_lexicon_names(ft: FoldedText, lexicon: Lexicon) -> list[Span]:
+    """Capitalised (or all-caps) words that are a known given name or surname in any derived form."""
+    out = []
+    for m in _LETTERS.finditer(ft.folded):
+        if len(m.group()) >= 3 and lexicon.is_name(m.group()) and _capitalised(ft, m.start()):
+            out.append(make_span(ft, m.start(), m.end(), "NAME"))
+    return out
+
+
+def find_titled_names(ft: FoldedText, lexicon: Lexicon) -> list[Span]:
+    """'Dr. Kowalczyk', 'gyd. R. Žemaitė', 'Name: Foo Bar': up to three capitalised words after a title/label."""
+    out = []
+    for m in _TITLE.finditer(ft.folded):
+        pos = m.end()
+        words_end = None
+        for _ in range(3):
+            ws = re.match(r"[ \t]*(?:[^\W\d_]\.\s*)*", ft.folded[pos:])   # skip initials like 'R. '
+            nxt = _CAP_WORD.match(ft.folded, pos + ws.end())
+            if not nxt or not _capitalised(ft, nxt.start()) or nxt.group() in lexicon.guard:
+                if ws.end() and words_end is None and re.fullmatch(r"[ \t]*(?:[^\W\d_]\.\s*)+", ws.group()):
+                    words_end = pos + len(ws.group().rstrip())
+                break
+            words_end = nxt.end()
+            pos = nxt.end()
+        if words_end is not None and words_end > m.end():
+            out.append(make_span(ft, m.end(), words_end, "NAME"))
+    return out

@@ -1,0 +1,54 @@
+"""Pure box/tiling arithmetic of inference/detect (no model needed)."""
+import numpy as np
+import pytest
+
+from inference.detect.boxes import decode_yolo, grow, nms
+from inference.detect.tiling import crop_padded, tile_grid, tile_starts, to_rgb
+
+
+def test_tile_starts_cover_with_overlap():
+    for length in (100, 640, 641, 1000, 1920, 2000):
+        starts = tile_starts(length, 640, 64)
+        assert starts[0] == 0 and starts[-1] + 640 >= length
+        for a, b in zip(starts, starts[1:]):
+            assert b - a <= 640 - 64  # consecutive tiles overlap by >= 64 px
+    assert tile_starts(500, 640, 64) == [0]
+
+
+def test_tile_grid_counts():
+    assert len(tile_grid(1024, 1280, 640, 64)) == 2 * 3
+
+
+def test_nms_keeps_best_and_separate():
+    d = np.array([[0, 0, 10, 10, 0.9], [1, 1, 11, 11, 0.8], [50, 50, 60, 60, 0.7]], np.float32)
+    k = nms(d, 0.5)
+    assert k.shape == (2, 5) and k[0, 4] == pytest.approx(0.9) and k[1, 0] == 50
+
+
+def test_nms_empty():
+    assert nms(np.zeros((0, 5), np.float32), 0.5).shape == (0, 5)
+
+
+def test_grow_uses_thickness_and_clips():
+    d = np.array([[10, 10, 110, 20, 0.5], [200, 0, 210, 100, 0.5]], np.float32)
+    g = grow(d, 0.5, 1, 205, 300)
+    assert g[0, :4].tolist() == [5, 5, 115, 25]  # 0.5 x height 10 = 5 px each side
+    assert g[1, 0] == 195 and g[1, 2] == 205  # vertical label: thickness = width 10; clipped at the image edge
+
+
+def test_decode_yolo_threshold_and_xyxy():
+    out = np.zeros((1, 5, 3), np.float32)
+    out[0, :, 0] = [50, 40, 20, 10, 0.9]
+    out[0, :, 1] = [10, 10, 4, 4, 0.01]
+    d = decode_yolo(out, 0.1)
+    assert d.tolist() == [[40, 35, 60, 45, pytest.approx(0.9)]]
+
+
+def test_to_rgb_and_crop():
+    g = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    rgb = to_rgb(g)
+    assert rgb.shape == (3, 4, 3) and (rgb[..., 0] == g).all()
+    c = crop_padded(rgb, 0, 2, 5)
+    assert c.shape == (5, 5, 3) and c[0, 0, 0] == 2 and c[4, 4, 0] == 0
+    with pytest.raises(ValueError):
+        to_rgb(g.astype(np.uint16))

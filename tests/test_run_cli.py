@@ -1,0 +1,174 @@
+"""The batch command end to end on real files: discovery, quarantine, resume, drop, workers, nothing lost."""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pydicom
+import pytest
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+from inference.run import EXIT_FATAL, EXIT_OK, EXIT_QUARANTINED, main
+
+GSPS = "1.2.840.10008.5.1.4.1.1.11.1"   # header-only object: no pixel model needed
+RT_PLAN = "1.2.840.10008.5.1.4.1.1.481.5"
+PATIENT_NAME = "Žemaitytė^Gabija"
+PATIENT_ID = "48705120123"
+
+
+def make_object(sop_class: str, study: str, series: str, *, name=PATIENT_NAME, pid=PATIENT_ID) -> Dataset:
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.SpecificCharacterSet = "ISO_IR 192"
+    ds.SOPClassUID = sop_class
+    ds.SOPInstanceUID = generate_uid()
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = study, series
+    ds.PatientName, ds.PatientID = name, pid
+    ds.PatientBirthDate = "19870512"
+    ds.StudyDate, ds.StudyTime = "20240112", "101500"
+    ds.AccessionNumber = "ACC123456"
+    ds.InstitutionName = "Vilniaus universiteto ligoninė Santaros klinikos"
+    ds.Modality = "PR" if sop_class == GSPS else "RTPLAN"
+    ds.SeriesNumber, ds.InstanceNumber = 1, 1
+    return ds
+
+
+def write(ds: Dataset, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def study(tmp_path: Path) -> Path:
+    src = tmp_path / "in" / "Žemaitytė Gabija"   # an identifying folder name: must never reach OUTPUT
+    st = generate_uid()
+    for s in range(2):
+        se = generate_uid()
+        for i in range(3):
+            write(make_object(GSPS, st, se), src / f"series{s}" / f"img{i}")  # no extension: found by content
+    (src / "notes.txt").write_text("not a dicom file")
+    shutil.copy(Path(pydicom.data.get_testdata_file("DICOMDIR")), src / "DICOMDIR")
+    good = src / "series0" / "img0"
+    (src / "truncated.dcm").write_bytes(good.read_bytes()[:300])
+    return tmp_path / "in"
+
+
+def run(src: Path, out: Path, *extra: str) -> int:
+    return main([str(src), str(out), "--quiet", *extra])
+
+
+def test_folder_is_processed_skips_reported_and_truncated_quarantined(study, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MEDANON_KEY", "k" * 32)
+    before = tree_digest(study)
+    out = tmp_path / "out"
+    assert run(study, out) == EXIT_QUARANTINED
+    err = capsys.readouterr().err
+    assert "written      6" in err and "skipped      2" in err and "quarantined  1" in err
+    written = sorted(p for p in out.rglob("*.dcm"))
+    assert len(written) == 6
+    # nothing identifying anywhere under OUTPUT: paths or bytes
+    for p in out.rglob("*"):
+        rel = str(p.relative_to(out))
+        assert "Žemait" not in rel and PATIENT_ID not in rel and "img" not in rel
+    for p in written:
+        raw = p.read_bytes()
+        for token in ("Žemaitytė".encode(), b"Gabija", PATIENT_ID.encode(), b"ACC123456", b"19870512"):
+            assert token not in raw
+        ds = pydicom.dcmread(p)
+        assert ds.PatientIdentityRemoved == "YES"
+    # the study/series tree is kept under remapped UIDs
+    studies = {p.parts[-3] for p in written}
+    series = {p.parts[-2] for p in written}
+    assert len(studies) == 1 and len(series) == 2
+    # the quarantine holds the truncated original and says why
+    reasons = [json.loads(p.read_text()) for p in (tmp_path / "out.quarantine").rglob("reason.json")]
+    assert len(reasons) == 1 and reasons[0]["source"].endswith("truncated.dcm")
+    assert reasons[0]["reason"]
+    # inputs untouched
+    assert tree_digest(study) == before
+
+
+def test_rerun_skips_done_files_and_outputs_are_identical(study, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MEDANON_KEY", "k" * 32)
+    out = tmp_path / "out"
+    run(study, out)
+    first = tree_digest(out)
+    capsys.readouterr()
+    run(study, out)
+    assert "already done 6" in capsys.readouterr().err
+    assert tree_digest(out) == first
+    shutil.rmtree(out)
+    run(study, out, "--force")
+    assert tree_digest(out) == first  # same key -> byte-identical outputs
+
+
+def test_different_key_gives_different_identifiers(study, tmp_path, monkeypatch):
+    monkeypatch.setenv("MEDANON_KEY", "a" * 32)
+    run(study, tmp_path / "a")
+    monkeypatch.setenv("MEDANON_KEY", "b" * 32)
+    run(study, tmp_path / "b")
+    a = {p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*.dcm")}
+    b = {p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*.dcm")}
+    assert len(a) == len(b) == 6 and not (a & b)
+
+
+def test_workers_give_the_same_outputs(study, tmp_path, monkeypatch):
+    monkeypatch.setenv("MEDANON_KEY", "k" * 32)
+    run(study, tmp_path / "one")
+    run(study, tmp_path / "two", "--workers", "2")
+    assert tree_digest(tmp_path / "one") == tree_digest(tmp_path / "two")
+
+
+def test_drop_removes_object_types_and_records_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MEDANON_KEY", "k" * 32)
+    st = generate_uid()
+    write(make_object(GSPS, st, generate_uid()), tmp_path / "in" / "ps.dcm")
+    write(make_object(RT_PLAN, st, generate_uid()), tmp_path / "in" / "plan.dcm")
+    assert run(tmp_path / "in", tmp_path / "out", "--drop", "ps") == EXIT_OK
+    assert len(list((tmp_path / "out").rglob("*.dcm"))) == 1
+    trail = [json.loads(l) for l in (tmp_path / "out.audit" / "trail.jsonl").read_text().splitlines()]
+    assert {r["status"] for r in trail} == {"written", "dropped"}
+
+
+def test_unknown_drop_name_is_a_usage_error(tmp_path):
+    with pytest.raises(SystemExit, match="unknown object type"):
+        run(tmp_path, tmp_path / "out", "--drop", "nonsense")
+
+
+def test_unwritable_output_is_a_clear_fatal_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MEDANON_KEY", "k" * 32)
+    (tmp_path / "in").mkdir()
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert run(tmp_path / "in", blocker / "out") == EXIT_FATAL
+    assert "not writable" in capsys.readouterr().err
+
+
+def test_thousand_files_with_one_corrupt(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MEDANON_KEY", "k" * 32)
+    st, se = generate_uid(), generate_uid()
+    proto = make_object(GSPS, st, se)
+    for i in range(1000):
+        proto.SOPInstanceUID = generate_uid()
+        proto.file_meta.MediaStorageSOPInstanceUID = proto.SOPInstanceUID
+        proto.InstanceNumber = i
+        write(proto, tmp_path / "in" / f"{i:04d}.dcm")
+    bad = tmp_path / "in" / "0500.dcm"
+    data = bytearray(bad.read_bytes())
+    data[140:160] = b"\xff" * 20  # corrupt the file meta group
+    bad.write_bytes(bytes(data))
+    assert run(tmp_path / "in", tmp_path / "out", "--workers", "2") == EXIT_QUARANTINED
+    assert len(list((tmp_path / "out").rglob("*.dcm"))) == 999
+    assert len(list((tmp_path / "out.quarantine").rglob("reason.json"))) == 1

@@ -1,0 +1,142 @@
+"""The JPEG catalogue: rows match the files, queries return the right sets, re-runs never duplicate rows."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from inference.storage.catalog import (Catalog, CatalogError, QueryFilter, add_rows, build_catalog, export_rows)
+from inference.storage.records import CatalogRecord
+from storage_fixtures import make_output_tree
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory, shared_dicom):
+    return make_output_tree(tmp_path_factory.mktemp("catalog") / "OUTPUT", shared_dicom)
+
+
+@pytest.fixture()
+def built(tree, tmp_path):
+    db = tmp_path / "catalog.sqlite"
+    report = build_catalog(tree.root, db)
+    assert report.orphans == []
+    return db
+
+
+def test_rows_match_files(tree, built):
+    rows = Catalog(built).query()
+    on_disk = {p.relative_to(tree.root).as_posix() for w in tree.instances for p in w.jpgs}
+    assert {r["jpg_path"] for r in rows} == on_disk
+    assert len(rows) == tree.frame_count == 9
+    for r in rows:
+        assert (tree.root / r["jpg_path"]).is_file()
+        assert r["jpg_path"].endswith(f"{r['instance_uid']}_f{r['frame'] + 1:04d}.jpg")
+    cine = [r for r in rows if r["series_uid"] == tree.of(modality="US", patient_id="PAT-A")[0].series_uid]
+    assert sorted(r["frame"] for r in cine) == [0, 1, 2]
+    # header facts come from the de-identified DICOM beside the JPEG
+    by_sop = {(r["instance_uid"], r["frame"]): r for r in rows}
+    ct = by_sop[(tree.of(modality="CT")[0].instance_uid, 0)]
+    assert (ct["modality"], ct["body_part"], ct["exam_type"]) == ("CT", "CHEST", "CT THORAX")
+    assert (ct["rows"], ct["columns"], ct["pixel_spacing_row"]) == (64, 64, 0.7)
+    assert ct["study_date"] == dt.date(2024, 3, 5) and ct["patient_id"] == "PAT-A"
+    # ultrasound spacing comes from the region calibration (cm -> mm)
+    assert cine[0]["pixel_spacing_row"] == pytest.approx(0.25) and cine[0]["pixel_spacing_col"] == pytest.approx(0.2)
+
+
+def test_queries_return_the_right_sets(tree, built):
+    cat = Catalog(built)
+    keys = lambda flt: {(r["instance_uid"], r["frame"]) for r in cat.query(flt)}  # noqa: E731
+    expect = lambda ws: {(w.instance_uid, i) for w in ws for i in range(len(w.jpgs))}  # noqa: E731
+    assert keys(QueryFilter(modalities=("us",))) == expect(tree.of(modality="US"))
+    assert keys(QueryFilter(modalities=("US",), since=dt.date(2020, 1, 1))) == expect(
+        tree.of(modality="US", patient_id="PAT-A"))
+    assert keys(QueryFilter(until=dt.date(2019, 6, 30))) == expect(tree.of(patient_id="PAT-B"))
+    assert keys(QueryFilter(since=dt.date(2024, 3, 6))) == set()
+    assert keys(QueryFilter(modalities=("CT", "MR"))) == expect(tree.of(modality="CT") + tree.of(modality="MR"))
+    assert keys(QueryFilter(exam_types=("abdomen",))) == expect(tree.of(patient_id="PAT-B"))
+    assert keys(QueryFilter(body_parts=("abdomen",))) == expect(tree.of(modality="US"))
+    assert cat.count(QueryFilter(qa_statuses=("pass",))) == 0  # the tree alone knows no QA status
+
+
+def test_rerun_is_idempotent_and_keeps_pipeline_facts(tree, built):
+    cat = Catalog(built)
+    w = tree.of(modality="MR")[0]
+    row = {"patient_id": w.patient_id, "study_uid": w.study_uid, "series_uid": w.series_uid,
+           "instance_uid": w.instance_uid, "frame": 0, "modality": "MR", "body_part": "CHEST", "exam_type": "",
+           "rows": 48, "columns": 40, "pixel_spacing": "1.0\\1.2", "study_date": "20240305", "redaction_boxes": 2,
+           "qa_status": "pass", "model_version": "detector-v1",
+           "jpg_path": w.jpgs[0].relative_to(tree.root).as_posix()}
+    assert add_rows(built, [row], tree.root) == 1
+    assert add_rows(built, [row], tree.root) == 1
+    again = build_catalog(tree.root, built)           # a later build must not blank what only the pipeline knew
+    assert again.frames == tree.frame_count
+    assert cat.count() == tree.frame_count
+    with sqlite3.connect(built) as con:
+        assert con.execute("select count(*), count(distinct instance_uid || '/' || frame) from jpeg_frames"
+                           ).fetchone() == (9, 9)
+    passed = cat.query(QueryFilter(qa_statuses=("pass",)))
+    assert [(r["instance_uid"], r["redaction_boxes"], r["model_version"]) for r in passed] == [
+        (w.instance_uid, 2, "detector-v1")]
+
+
+def test_pipeline_rows_are_checked(tree, tmp_path):
+    w = tree.of(modality="MR")[0]
+    row = {"patient_id": w.patient_id, "study_uid": w.study_uid, "series_uid": w.series_uid,
+           "instance_uid": w.instance_uid, "frame": 0, "jpg_path": "jpg/nowhere_f0001.jpg"}
+    with pytest.raises(CatalogError, match="missing"):
+        add_rows(tmp_path / "c.sqlite", [row], tree.root)
+    with pytest.raises(ValueError, match="unknown catalogue field"):
+        CatalogRecord.from_dict({**row, "PatientName": "x"})
+
+
+def test_prune_removes_rows_of_deleted_frames(tree, tmp_path):
+    db = tmp_path / "c.sqlite"
+    stale = CatalogRecord(instance_uid="2.25.1", frame=0, patient_id="P", study_uid="2.25.2", series_uid="2.25.3",
+                          jpg_path="jpg/P/2.25.2/2.25.3/2.25.1_f0001.jpg")
+    Catalog(db).upsert([stale])
+    report = build_catalog(tree.root, db, prune=True)
+    assert report.pruned == 1 and Catalog(db).count() == tree.frame_count
+
+
+def test_orphan_jpeg_is_reported(tmp_path):
+    jpg = tmp_path / "OUT" / "jpg" / "P" / "S" / "R" / "2.25.9_f0001.jpg"
+    jpg.parent.mkdir(parents=True)
+    jpg.write_bytes(b"not really a jpeg")
+    report = build_catalog(tmp_path / "OUT", tmp_path / "c.sqlite")
+    assert report.orphans == ["jpg/P/S/R/2.25.9_f0001.jpg"] and report.frames == 0
+
+
+def test_export_parquet_and_csv(tree, built, tmp_path):
+    rows = Catalog(built).query(QueryFilter(modalities=("US",)))
+    table = pq.read_table(export_rows(rows, tmp_path / "us.parquet"))
+    assert table.num_rows == 4 and table.schema.field("study_date").type == "date32[day]"
+    assert sorted(table.column("jpg_path").to_pylist()) == sorted(r["jpg_path"] for r in rows)
+    with open(export_rows(rows, tmp_path / "us.csv"), newline="") as f:
+        assert sorted(r["instance_uid"] for r in csv.DictReader(f)) == sorted(r["instance_uid"] for r in rows)
+    with pytest.raises(CatalogError, match="format"):
+        export_rows(rows, tmp_path / "us.xlsx")
+
+
+def test_cli_build_and_query(tree, tmp_path):
+    db = tmp_path / "cli.sqlite"
+    run = lambda *args: subprocess.run([sys.executable, "-m", "inference.storage.catalog", *args],  # noqa: E731
+                                       cwd=ROOT, capture_output=True, text=True)
+    for _ in range(2):
+        r = run("build", str(tree.root), "--db", str(db))
+        assert r.returncode == 0, r.stderr
+    out = tmp_path / "us.csv"
+    r = run("query", "--db", str(db), "--modality", "US", "--since", "2020-01-01", "--to", str(out))
+    assert r.returncode == 0, r.stderr
+    with open(out, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 3 and {row["modality"] for row in rows} == {"US"}
+    r = run("query", "--db", str(db), "--since", "2020-13-01", "--to", str(out))
+    assert r.returncode == 2 and "not a date" in r.stderr

@@ -1,0 +1,119 @@
+"""Pipeline parameters: params.yaml (full profile) or params_small.yaml (minutes, for the dvc test).
+
+Every stage reads the same file so DVC can track exactly the parameters each stage depends on. The file is chosen
+by ``--params`` or the ``MEDANON_PARAMS`` environment variable (default: params.yaml at the project root).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class SynthParams:
+    generator: str = "synth.generate"  # module run as python -m <generator>
+    train_n: int = 400
+    train_seed: int = 1
+    heldout_n: int = 150
+    heldout_seed: int = 9001
+    heldout_families: list[str] = field(default_factory=list)  # excluded from training, only in held-out
+    heldout_fonts: list[str] = field(default_factory=list)  # font globs, or ["held-out"] (synth's own list)
+    workers: int = 1
+    train_dir: str = "data/synth/train"
+    heldout_dir: str = "data/synth/heldout"
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    model_yaml: str = "training/models/text-yolo11.yaml"
+    scale: str = "t"
+    tile: int = 320
+    tiles_per_image: int = 6
+    epochs: int = 20
+    batch: int = 16
+    patience: int = 100
+    mosaic: float = 1.0
+    close_mosaic: int = 2
+    scale_aug: float = 0.25
+    seed: int = 0
+    threads: int = 2
+    real_sets: list[str] = field(default_factory=list)  # folders for training/realset.py (YOLO or COCO)
+    tiles_dir: str = "data/tiles"
+    run_dir: str = "runs/detector"
+
+
+@dataclass(frozen=True)
+class DetectParams:
+    tile: int = 640  # inference tile (fully convolutional: may exceed the training tile)
+    overlap: int = 64
+    conf: float = 0.10
+    iou: float = 0.5
+    margin_rel: float = 0.25  # grow each box by this x box height on every side
+    margin_min: int = 2
+
+
+@dataclass(frozen=True)
+class ExportParams:
+    onnx: str = "models/text_detector.onnx"
+    opset: int = 18
+
+
+@dataclass(frozen=True)
+class EvalParams:
+    metrics: str = "metrics.json"
+    examples: int = 6  # images with predicted / missed boxes logged to MLflow
+    target_recall: float = 0.9999
+
+
+@dataclass(frozen=True)
+class Params:
+    synth: SynthParams
+    train: TrainParams
+    detect: DetectParams
+    export: ExportParams
+    evaluate: EvalParams
+
+
+def _build(cls: type, data: dict[str, Any] | None) -> Any:
+    data = data or {}
+    known = {f.name for f in fields(cls)}
+    unknown = set(data) - known
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} keys in params: {sorted(unknown)}")
+    return cls(**data)
+
+
+def params_path(path: str | Path | None = None) -> Path:
+    p = Path(path or os.environ.get("MEDANON_PARAMS") or ROOT / "params.yaml")
+    return p if p.is_absolute() else Path.cwd() / p
+
+
+def load_params(path: str | Path | None = None) -> Params:
+    """Read the params file; unknown keys are an error (a typo must not silently fall back to a default)."""
+    raw = yaml.safe_load(params_path(path).read_text()) or {}
+    return Params(
+        synth=_build(SynthParams, raw.get("synth")),
+        train=_build(TrainParams, raw.get("train")),
+        detect=_build(DetectParams, raw.get("detect")),
+        export=_build(ExportParams, raw.get("export")),
+        evaluate=_build(EvalParams, raw.get("evaluate")),
+    )
+
+
+def flat(params: Any, prefix: str = "") -> dict[str, Any]:
+    """Flatten a params dataclass for MLflow log_params."""
+    out = {}
+    for f in fields(params):
+        v = getattr(params, f.name)
+        key = f"{prefix}{f.name}"
+        if hasattr(v, "__dataclass_fields__"):
+            out.update(flat(v, key + "."))
+        else:
+            out[key] = ",".join(map(str, v)) if isinstance(v, list) else v
+    return out

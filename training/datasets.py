@@ -1,0 +1,51 @@
+"""DVC stage "synth": the training set and the leave-some-out held-out set, both from the synthetic generator.
+
+    python -m training.datasets [--params params.yaml]
+
+Training excludes ``synth.heldout_families`` and ``synth.heldout_fonts``; the held-out set uses ONLY those (and
+another seed), so its recall measures generalisation to layouts and fonts the model never saw.
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from training.config import ROOT, SynthParams, load_params
+
+
+def generator_cmd(sp: SynthParams, out: Path, heldout: bool) -> list[str]:
+    """The generator call for one of the two sets."""
+    n, seed = (sp.heldout_n, sp.heldout_seed) if heldout else (sp.train_n, sp.train_seed)
+    cmd = [sys.executable, "-m", sp.generator, "--out", str(out), "--n", str(n), "--seed", str(seed)]
+    if sp.generator == "training.interim_synth":  # the temporary stand-in knows its own split
+        return cmd + (["--heldout"] if heldout else [])
+    if sp.heldout_families:
+        cmd += ["--families" if heldout else "--exclude-families", *sp.heldout_families]
+    if sp.heldout_fonts:  # font ids/globs, or "held-out" = synth's own held-out font families
+        cmd += ["--fonts" if heldout else "--exclude-fonts", *sp.heldout_fonts]
+    return cmd + ["--workers", str(sp.workers)]
+
+
+def make_sets(sp: SynthParams) -> None:
+    for heldout, d in ((False, sp.train_dir), (True, sp.heldout_dir)):
+        out = ROOT / d
+        if out.exists():
+            shutil.rmtree(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        cmd = generator_cmd(sp, out, heldout)
+        print(" ".join(cmd), flush=True)
+        subprocess.run(cmd, check=True, cwd=ROOT)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--params", default=None)
+    a = ap.parse_args(argv)
+    make_sets(load_params(a.params).synth)
+
+
+if __name__ == "__main__":
+    main()

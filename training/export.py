@@ -1,0 +1,66 @@
+"""Export the trained weights to ONNX for inference/detect, with the sidecar of settings it must run with.
+
+    python -m training.export [--params params.yaml] [--weights runs/detector/weights/best.pt]
+
+The ONNX graph has a FIXED input of detect.tile px (one tile, batch 1) and no NMS: numpy does tiling and NMS, so
+the graph is the plain network and runs on any ONNX Runtime provider.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+from training.config import ROOT, Params, load_params
+from training.env import configure_ultralytics
+
+
+def _abs(p: str | Path) -> Path:
+    q = Path(p)
+    return q if q.is_absolute() else ROOT / q
+
+
+def export(params: Params, weights: Path | None = None) -> Path:
+    """best.pt -> models/text_detector.onnx + models/text_detector.json. Returns the ONNX path."""
+    configure_ultralytics()
+    from ultralytics import YOLO  # noqa: PLC0415
+
+    from inference.detect.detector import sha256_file  # noqa: PLC0415 - same hash the detector checks
+
+    weights = weights or _abs(params.train.run_dir) / "weights" / "best.pt"
+    if not weights.exists():
+        raise SystemExit(f"no trained weights at {weights}: run python -m training.train first")
+    model = YOLO(str(weights))
+    made = Path(model.export(format="onnx", imgsz=params.detect.tile, opset=params.export.opset, simplify=True,
+                             dynamic=False, nms=False, batch=1, device="cpu"))
+    onnx = _abs(params.export.onnx)
+    onnx.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(made), onnx)
+    n_params = sum(p.numel() for p in model.model.parameters())
+    sidecar = {
+        "format": "yolo-raw-head: input 1x3xTxT RGB float 0..1, output 1x(4+nc)xA [cx,cy,w,h,scores] in tile px",
+        "classes": ["text"],
+        "settings": {k: getattr(params.detect, k) for k in ("tile", "overlap", "conf", "iou", "margin_rel", "margin_min")},
+        "sha256": sha256_file(onnx),
+        "exported": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "weights": str(weights.relative_to(ROOT)) if weights.is_relative_to(ROOT) else str(weights),
+        "train": {"model_yaml": params.train.model_yaml, "scale": params.train.scale, "tile": params.train.tile,
+                  "epochs": params.train.epochs, "parameters": n_params},
+    }
+    onnx.with_suffix(".json").write_text(json.dumps(sidecar, indent=2) + "\n")
+    print(f"exported {onnx} ({onnx.stat().st_size / 1e6:.1f} MB), settings {onnx.with_suffix('.json')}")
+    return onnx
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--params", default=None)
+    ap.add_argument("--weights", type=Path, default=None)
+    a = ap.parse_args(argv)
+    export(load_params(a.params), a.weights)
+
+
+if __name__ == "__main__":
+    main()
