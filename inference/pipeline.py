@@ -6,6 +6,8 @@ becomes a quarantine result with a reason (fail closed); nothing half-anonymised
 """
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import io
 import time
 import warnings
@@ -61,8 +63,23 @@ class Context:
         return self._detector
 
 
+def _declared_syntax(data: bytes) -> str | None:
+    """The Transfer Syntax UID of the file meta, read before the body: an unknown one is refused by name."""
+    if len(data) < 132 or data[128:132] != b"DICM":
+        return None
+    try:
+        from pydicom.filereader import _read_file_meta_info
+        meta = _read_file_meta_info(io.BytesIO(data[132:]))
+        return str(meta.get("TransferSyntaxUID", "")) or None
+    except Exception:
+        return None
+
+
 def read_dataset(data: bytes) -> Dataset:
     """Parse a DICOM file from bytes; files without preamble are accepted, anything unparsable is refused."""
+    syntax = _declared_syntax(data)
+    if syntax and not UID(syntax).is_transfer_syntax:
+        raise Quarantined(f"unsupported transfer syntax {syntax}: not known to this version of pydicom")
     has_preamble = len(data) >= 132 and data[128:132] == b"DICM"
     try:
         with warnings.catch_warnings():
@@ -75,16 +92,15 @@ def read_dataset(data: bytes) -> Dataset:
         raise Quarantined(f"cannot parse DICOM: {type(e).__name__}: {e}") from e
     if "PixelData" in ds:
         _check_pixel_length(ds)
-    ts = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
-    if ts is not None and not UID(ts).is_transfer_syntax:
-        raise Quarantined(f"unknown transfer syntax {ts}")
     return ds
 
 
 def _check_pixel_length(ds: Dataset) -> None:
     """A truncated native PixelData parses but is short: catch it before any handler trusts it."""
+    if ds.PixelData is None or len(ds.PixelData) == 0:
+        raise Quarantined("pixel data element is empty")
     ts = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
-    if ts is None or UID(ts).is_compressed:
+    if ts is not None and UID(ts).is_compressed:
         return
     try:
         rows, cols = int(ds.Rows), int(ds.Columns)
@@ -92,9 +108,65 @@ def _check_pixel_length(ds: Dataset) -> None:
         frames = int(ds.get("NumberOfFrames", 1) or 1)
     except (AttributeError, TypeError, ValueError) as e:
         raise Quarantined(f"image attributes missing or invalid: {e}") from e
+    if str(ds.get("PhotometricInterpretation", "")) == "YBR_FULL_422" and spp == 3:
+        spp = 2  # two chroma samples shared by each pair of pixels
     expected = (rows * cols * spp * frames * bits + 7) // 8
     if len(ds.PixelData) < expected:
         raise Quarantined(f"pixel data truncated: {len(ds.PixelData)} of {expected} bytes")
+
+
+def fill_missing_uids(ds: Dataset, data: bytes, keyring: Keyring) -> list[str]:
+    """Incomplete objects lack a study, series or instance UID: derive keyed ones so the object can be placed
+    (and told apart) without inventing identity. Recorded in the audit trail."""
+    added = []
+    if not ds.get("StudyInstanceUID"):
+        ds.StudyInstanceUID = keyring.uid("missing-study:" + "|".join(
+            str(ds.get(k, "")) for k in ("PatientID", "StudyID", "StudyDate", "AccessionNumber")))
+        added.append("StudyInstanceUID")
+    if not ds.get("SeriesInstanceUID"):
+        ds.SeriesInstanceUID = keyring.uid("missing-series:" + "|".join(
+            str(ds.get(k, "")) for k in ("StudyInstanceUID", "SeriesNumber", "Modality")))
+        added.append("SeriesInstanceUID")
+    if not ds.get("SOPInstanceUID"):
+        meta_uid = getattr(getattr(ds, "file_meta", None), "MediaStorageSOPInstanceUID", None)
+        ds.SOPInstanceUID = meta_uid or keyring.uid("missing-instance:" + hashlib.sha256(data).hexdigest())
+        added.append("SOPInstanceUID")
+    if not ds.get("SOPClassUID"):
+        meta_class = getattr(getattr(ds, "file_meta", None), "MediaStorageSOPClassUID", None)
+        if not meta_class:
+            raise Quarantined("SOPClassUID missing: the kind of object, and so its handling, is unknown")
+        ds.SOPClassUID = meta_class
+        added.append("SOPClassUID (from file meta)")
+    return added
+
+
+def report_dict(report: Any) -> Any:
+    """A handler's report as plain JSON data for the audit trail: counts and codes, never pixel arrays."""
+    if hasattr(report, "summary"):
+        return report.summary()
+    if dataclasses.is_dataclass(report):
+        out = {}
+        for f in dataclasses.fields(report):
+            if f.name.startswith("_") or f.name == "actions":
+                continue
+            v = getattr(report, f.name)
+            if isinstance(v, (str, int, float, bool)) or v is None:
+                out[f.name] = v
+            elif isinstance(v, dict):
+                out[f.name] = {str(k): n for k, n in v.items() if isinstance(n, (int, float, str))}
+            elif isinstance(v, (list, tuple)) and all(isinstance(x, (str, int, float)) for x in v):
+                out[f.name] = list(v)
+        for name in ("boxes_total",):
+            if hasattr(report, name):
+                out[name] = getattr(report, name)
+        return out
+    return report if isinstance(report, (list, dict, str, int)) else str(report)
+
+
+def patient_folder(ds: Dataset, keyring: Keyring) -> str:
+    """The pseudonymous PatientID names the folder; objects without one are grouped per (remapped) study."""
+    pid = str(ds.get("PatientID", "") or "").strip()
+    return pid or "NOID-" + keyring.token("no-patient-id", str(ds.StudyInstanceUID), 10)
 
 
 def _serialise(ds: Dataset) -> bytes:
@@ -122,7 +194,7 @@ def _content_handler(handler: str, ds: Dataset, identity: Any, ctx: Context, res
     if handler == "image":
         from .pixels import PixelOptions, redact_dataset
         report = redact_dataset(ds, ctx.detector(), PixelOptions(lossy_reencode=ctx.options.lossy_reencode))
-        result.actions["pixels"] = report.summary() if hasattr(report, "summary") else str(report)
+        result.actions["pixels"] = report_dict(report)
         return report
     from .textdeid import TextDeidentifier
     textdeid = TextDeidentifier(identity, ctx.keyring)
@@ -149,10 +221,10 @@ def _media_outputs(ds: Dataset, report: Any, dicom_rel: str, options: RunOptions
     from .export.mp4 import fps_of, frames_to_mp4
     outs: list[OutputFile] = []
     if "jpg" in wanted:
-        for i, data in enumerate(frames_to_jpeg(report.view_frames())):
+        for i, data in enumerate(frames_to_jpeg(report.frames_view)):
             outs.append(OutputFile(media_relpath("jpg", dicom_rel, i), data, "jpg"))
     if "mp4" in wanted and int(ds.get("NumberOfFrames", 1) or 1) > 1:
-        outs.append(OutputFile(media_relpath("mp4", dicom_rel), frames_to_mp4(report.view_frames(), fps_of(ds)), "mp4"))
+        outs.append(OutputFile(media_relpath("mp4", dicom_rel), frames_to_mp4(report.frames_view, fps_of(ds)), "mp4"))
     return outs
 
 
@@ -168,9 +240,9 @@ def process_file(path: Path, source: str, ctx: Context) -> FileResult:
         if result.object_type in ctx.options.drop:
             result.status, result.reason = "dropped", f"object type {result.object_type} dropped by --drop"
             return result
-        for needed in ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID"):
-            if not ds.get(needed):
-                raise Quarantined(f"{needed} missing: the object cannot be placed in a study")
+        added = fill_missing_uids(ds, data, ctx.keyring)
+        if added:
+            result.actions["added"] = added
 
         from .identity import Identity
         identity = Identity.from_dataset(ds)
@@ -182,7 +254,7 @@ def process_file(path: Path, source: str, ctx: Context) -> FileResult:
         t = time.perf_counter()
         from .header import deidentify_dataset
         header_report = deidentify_dataset(ds, ctx.profile, ctx.keyring)
-        result.actions["header"] = header_report.summary() if hasattr(header_report, "summary") else str(header_report)
+        result.actions["header"] = report_dict(header_report)
         _ensure_file_meta(ds)
         result.timings["header"] = time.perf_counter() - t
 
@@ -195,7 +267,8 @@ def process_file(path: Path, source: str, ctx: Context) -> FileResult:
                 raise Quarantined("auditor flagged the output: " + "; ".join(verdict.reasons)[:500])
 
         t = time.perf_counter()
-        rel = dicom_relpath(ds.PatientID, ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID)
+        rel = dicom_relpath(patient_folder(ds, ctx.keyring), ds.StudyInstanceUID, ds.SeriesInstanceUID,
+                            ds.SOPInstanceUID)
         outputs: list[OutputFile] = []
         if "dicom" in ctx.options.formats:
             outputs.append(OutputFile(rel, _serialise(ds), "dicom"))
@@ -222,7 +295,7 @@ def _catalog_rows(ds: Dataset, report: Any, outputs: list[OutputFile]) -> list[d
     """One row per JPEG frame for the image catalogue: pseudonymous ids and technical facts only."""
     rows = []
     spacing = ds.get("PixelSpacing") or ds.get("ImagerPixelSpacing")
-    boxes = getattr(report, "box_count", None)
+    boxes = getattr(report, "boxes_total", None)
     for o in outputs:
         if o.kind != "jpg":
             continue

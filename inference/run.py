@@ -14,6 +14,7 @@ import os
 import secrets
 import sys
 import time
+import warnings
 from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import asdict
@@ -106,8 +107,15 @@ def file_digest(path: Path) -> str:
 _CTX: Context | None = None
 
 
+def _quiet_libraries() -> None:
+    """pydicom warns about every odd value of real-world files; the audit trail is the place for findings."""
+    warnings.filterwarnings("ignore", category=UserWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+
 def _init_worker(options: RunOptions, key: bytes) -> None:
     global _CTX
+    _quiet_libraries()
     _CTX = Context(options, Keyring(key))
 
 
@@ -158,9 +166,10 @@ class Runner:
 
     def accept(self, r: FileResult, path: Path, digest: str) -> None:
         if r.status == "written":
-            clash = [o.relpath for o in r.outputs if self.claimed.get(o.relpath, r.source) != r.source]
-            if clash:
-                r.status, r.reason = "quarantined", "same SOP Instance UID as another input file in this run"
+            clash = [o for o in r.outputs if self.claimed.get(o.relpath, r.source) != r.source]
+            if any((self.output / o.relpath).read_bytes() != o.data for o in clash):
+                r.status, r.reason = "quarantined", ("same SOP Instance UID as another input file of this run "
+                                                     "but different content")
                 r.outputs = []
         if r.status == "written":
             for o in r.outputs:
@@ -184,6 +193,7 @@ def _reason_class(reason: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     a = parse_args(argv)
     options = options_from_args(a)
+    _quiet_libraries()
     src, out = a.input.resolve(), a.output.resolve()
     audit_dir = (a.audit_dir or out.with_name(out.name + ".audit")).resolve()
     qdir = (a.quarantine_dir or out.with_name(out.name + ".quarantine")).resolve()

@@ -35,7 +35,7 @@ SOP = {
     "es": "1.2.840.10008.5.1.4.1.1.77.1.1",
 }
 PAIRED_PARTS = {"EXTREMITY", "BREAST", "KNEE", "HAND"}
-US_IMAGE_TYPE = {"ABDOMEN": "ABDOMINAL", "PELVIS": "OB", "NECK": "SMALL PARTS", "HEART": "CARDIAC"}
+US_IMAGE_TYPE = {"ABDOMEN": "ABDOMINAL", "PELVIS": "OBSTETRICAL", "NECK": "SMALL PARTS", "HEART": "CARDIAC"}
 MANUFACTURERS = {"US": ["GE Healthcare", "Philips", "SIEMENS", "Canon Medical", "Mindray", "FUJIFILM"],
                  "default": ["GE MEDICAL SYSTEMS", "Philips Medical Systems", "SIEMENS", "Canon", "Agfa", "FUJIFILM"]}
 

@@ -83,7 +83,7 @@ def _base(photometric: str, samples: int, bits: int, signed: bool, frames: int) 
     ds.PatientName, ds.PatientID, ds.PatientBirthDate, ds.PatientSex = "DOE^JOHN", "123", "19700101", "M"
     ds.StudyDate, ds.StudyTime, ds.AccessionNumber, ds.ReferringPhysicianName, ds.StudyID = "20240101", "120000", "A1", "", "1"
     ds.Modality, ds.SeriesNumber, ds.InstanceNumber, ds.ConversionType = "OT", 1, 1, "WSD"
-    ds.PatientOrientation = ""
+    ds.PatientOrientation, ds.Laterality = "", ""
     ds.BurnedInAnnotation = "YES"
     ds.PixelSpacing = [0.5, 0.5]
     ds.Rows, ds.Columns = ROWS, COLS
@@ -152,7 +152,7 @@ def _palette(ds: Dataset) -> None:
     ds.BluePaletteColorLookupTableDescriptor = [256, 0, 16]
     ds.RedPaletteColorLookupTableData = ramp.tobytes()
     ds.GreenPaletteColorLookupTableData = ramp[::-1].copy().tobytes()
-    ds.BluePaletteColorLookupTableData = (ramp // 2).tobytes()
+    ds.BluePaletteColorLookupTableData = np.roll(ramp, 128).tobytes()
 
 
 def frames_for(case: Case) -> np.ndarray:

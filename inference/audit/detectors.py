@@ -72,9 +72,15 @@ def _shared_textdeid(text: str) -> list[GenericHit]:
     out = []
     for span in finder(text):
         start, end = int(getattr(span, "start", 0)), int(getattr(span, "end", 0))
-        kind = str(getattr(span, "kind", getattr(span, "label", "textdeid")))
+        kind = str(getattr(span, "kind", getattr(span, "label", "textdeid"))).lower()
+        if kind in _SHIFTED_KINDS:
+            continue
         out.append(GenericHit(f"textdeid:{kind}", start, end, text[start:end]))
     return out
+
+
+# released text keeps dates, shifted: a date alone is no finding (birth dates are, see _BIRTH_WORDS)
+_SHIFTED_KINDS = {"date", "datetime", "time"}
 
 
 _FINDER: object = None
@@ -89,8 +95,9 @@ def _textdeid_finder():
         except ImportError:
             _FINDER = False
             return None
-        try:
-            _FINDER = TextDeidentifier(None, None).find
+        from inference.keys import Keyring
+        try:  # no identity: only its generic detectors; the key only matters for scrub(), never for find()
+            _FINDER = TextDeidentifier(None, Keyring(b"medanon-audit-find-only-not-a-secret")).find
         except (TypeError, AttributeError, ValueError):  # its contract needs an identity: our own patterns remain
             _FINDER = False
     return _FINDER or None

@@ -51,6 +51,8 @@ def values_from_any(original: Any) -> list[PersonalValue]:
         return []
     if isinstance(original, Dataset):
         return values_from_dataset(original)
+    if hasattr(original, "names") and hasattr(original, "ids"):   # inference.identity.Identity
+        return _from_identity(original)
     if hasattr(original, "tokens") and callable(original.tokens):
         return _from_tokens(original.tokens())
     if isinstance(original, PersonalValue):
@@ -63,6 +65,23 @@ def values_from_any(original: Any) -> list[PersonalValue]:
             out.extend(values_from_any(item))
         return out
     raise TypeError(f"original_identity: cannot read personal values from {type(original).__name__}")
+
+
+_IDENTITY_FIELDS = {"names": "name", "ids": "id", "dates": "date", "institutions": "institution",
+                    "addresses": "address", "phones": "phone", "extra": "other"}
+
+
+def _from_identity(identity: Any) -> list[PersonalValue]:
+    """inference.identity.Identity keeps values by kind: keep the kinds (dates and IDs match on digits)."""
+    out: list[PersonalValue] = []
+    for field_name, kind in _IDENTITY_FIELDS.items():
+        for text in getattr(identity, field_name, ()) or ():
+            out.extend(_expand(kind, str(text)))
+    for field_name, kind in (("patient_name", "name"), ("patient_id", "id"), ("birth_date", "date")):
+        text = getattr(identity, field_name, "")
+        if text:
+            out.extend(_expand(kind, str(text)))
+    return out
 
 
 def _from_tokens(tokens: Iterable[Any]) -> list[PersonalValue]:

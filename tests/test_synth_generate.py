@@ -1,0 +1,152 @@
+"""Generated DICOM decode in every encoding; label boxes are exact; generation is deterministic."""
+import dataclasses
+import hashlib
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+from PIL import Image
+
+from synth.dicomio import COMPRESSIONS, PIXEL_FORMATS, parse_encoding, to_display
+from synth.fonts import discover_fonts
+from synth.generate import main as generate_main, render_one, write_one
+from synth.layout import load_layouts
+from synth.render import Scene, composite, rasterize, rotate90
+
+FONTS = discover_fonts()
+FONT_PATH = {f.id: f.path for f in FONTS}
+
+
+def _encodings():
+    out = []
+    for p in PIXEL_FORMATS:
+        for c in COMPRESSIONS:
+            try:
+                out.append(parse_encoding(f"{p}+{c}" if c != "none" else p).name)
+            except ValueError:
+                pass
+    return out
+
+
+def _small(family, **kw):
+    lay = load_layouts()[family]
+    return dataclasses.replace(lay, sizes=((400, 320),), scale=(1.0, 1.0), **kw)
+
+
+@pytest.fixture(scope="module")
+def per_family():
+    """One in-memory result per layout family (seeded)."""
+    return {fam: render_one(lay, FONTS, 11, k) for k, (fam, lay) in enumerate(sorted(load_layouts().items()))}
+
+
+@pytest.mark.parametrize("enc", _encodings())
+def test_every_encoding_decodes(enc, tmp_path):
+    family = "us_cine_timer" if enc in ("rgb+rle", "mono2_8+jpeg") else "ctmr_viewer_corners"  # incl. multi-frame
+    res = render_one(_small(family, encodings=(enc,)), FONTS, 5, 1)
+    for sub in ("images", "png", "labels", "gt"):
+        (tmp_path / sub).mkdir()
+    write_one(res, tmp_path)
+    ds = pydicom.dcmread(tmp_path / "images" / f"{res['id']}.dcm")
+    arr = ds.pixel_array
+    frame0 = arr[0] if int(ds.get("NumberOfFrames", 1)) > 1 else arr
+    png = np.asarray(Image.open(tmp_path / "png" / f"{res['id']}.png"))
+    assert ds.BurnedInAnnotation == "YES" and ds.SpecificCharacterSet == "ISO_IR 192"
+    assert ds.PatientName == res["identity"].dicom_name
+    e = parse_encoding(enc)
+    assert ds.BitsStored == e.bits
+    if e.compression == "jpeg":
+        assert ds.file_meta.TransferSyntaxUID == pydicom.uid.JPEGBaseline8Bit
+        if e.color:
+            assert ds.PhotometricInterpretation == "YBR_FULL_422"   # pydicom's pixel_array converts it to RGB
+        assert np.abs(frame0.astype(int) - png.astype(int)).mean() < 3   # different JPEG decoders, same image
+    else:
+        assert np.array_equal(to_display(frame0, e), png)
+
+
+def _union_mask(gt, frame, h, w):
+    m = np.zeros((h, w), bool)
+    for obj in gt["items"] + gt["plates"]:
+        if obj["frames"] is None or frame in obj["frames"]:
+            x0, y0, x1, y1 = obj["box"]
+            m[y0:y1, x0:x1] = True
+    return m
+
+
+def test_boxes_are_exact(per_family):
+    for fam, res in per_family.items():
+        gt = res["gt"]
+        h, w = gt["rows"], gt["cols"]
+        assert gt["items"], fam
+        for it in gt["items"]:
+            x0, y0, x1, y1 = it["box"]
+            assert 0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h, (fam, it)
+            # the item rendered alone on a blank canvas has exactly the box's extent (tight, nothing outside)
+            g = rasterize(it["text"], FONT_PATH[it["font"]], it["size"], it["aliased"], it["stroke"])
+            if it["angle"] == 90:
+                g = rotate90(g)
+            assert g.mask.shape == (y1 - y0, x1 - x0), (fam, it["text"])
+            assert g.mask[0].any() and g.mask[-1].any() and g.mask[:, 0].any() and g.mask[:, -1].any()
+            assert len(it["chars"]) == len(it["text"])
+            for c in it["chars"]:
+                if c:
+                    assert x0 <= c[0] < c[2] <= x1 and y0 <= c[1] < c[3] <= y1
+        # every pixel the text changed lies in a box (or a plate) on every frame
+        for k, clean in enumerate(res["clean"]):
+            changed = composite(clean, Scene(), k) != res["display"][k]
+            if changed.ndim == 3:
+                changed = changed.any(-1)
+            outside = changed & ~_union_mask(gt, k, h, w)
+            assert not outside.any(), f"{fam}: ink outside boxes on frame {k}"
+            assert changed.any()
+
+
+def test_labels_match_gt(per_family):
+    res = per_family["us_banner"]
+    gt = res["gt"]
+    rows = [list(map(float, r.split()[1:])) for r in res["labels"]]
+    frame0 = [i for i in gt["items"] if i["frames"] is None or 0 in i["frames"]]
+    assert len(rows) == len(frame0)
+    for (cx, cy, bw, bh), it in zip(rows, frame0):
+        x0, y0, x1, y1 = it["box"]
+        assert abs(cx * gt["cols"] - (x0 + x1) / 2) < 0.01 and abs(bw * gt["cols"] - (x1 - x0)) < 0.01
+    assert any(i["phi"] and i["kind"] == "name" for i in gt["items"])
+    assert any(not i["phi"] for i in gt["items"])
+
+
+def test_families_cover_features(per_family):
+    gts = [r["gt"] for r in per_family.values()]
+    assert any(i["angle"] == 90 for g in gts for i in g["items"])
+    assert any(g["plates"] for g in gts)
+    assert any(i["frames"] is not None for g in gts for i in g["items"])   # per-frame timers
+    assert any(g["frames"] > 1 for g in gts)
+
+
+def _digest(root: Path) -> dict:
+    return {p.relative_to(root).as_posix(): hashlib.sha1(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_deterministic_for_seed(tmp_path):
+    args = ["--n", "4", "--seed", "3", "--families", "us_banner", "xa_rf_overlay", "mammo_vertical", "ecg_printout_header"]
+    assert generate_main(["--out", str(tmp_path / "a"), *args]) == 0
+    assert generate_main(["--out", str(tmp_path / "b"), *args, "--workers", "2"]) == 0
+    a, b = _digest(tmp_path / "a"), _digest(tmp_path / "b")
+    assert a == b and len(a) == 4 * 4 + 2
+    c = tmp_path / "c"
+    generate_main(["--out", str(c), *args[:2], "--seed", "4", *args[4:]])
+    assert _digest(c)["gt/s4_000000.json"] != a["gt/s3_000000.json"]
+
+
+@pytest.mark.skipif(shutil.which("dciodvfy") is None, reason="dicom3tools not installed (scripts/install.sh dev)")
+def test_dciodvfy_has_no_errors(tmp_path):
+    fams = ["us_banner", "us_cine_timer", "crdx_label_plate", "endoscopy_side_panel", "ctmr_viewer_corners",
+            "xa_rf_overlay"]
+    generate_main(["--out", str(tmp_path), "--n", str(len(fams)), "--seed", "9", "--families", *fams])
+    for f in sorted((tmp_path / "images").glob("*.dcm")):
+        out = subprocess.run(["dciodvfy", "-new", str(f)], capture_output=True, text=True)
+        errors = [l for l in (out.stdout + out.stderr).splitlines() if l.startswith("Error")]
+        assert not errors, (f.name, errors)

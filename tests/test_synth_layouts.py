@@ -1,0 +1,47 @@
+"""Layout families and exam types load from YAML and only use known placeholders, anchors and encodings."""
+import random
+
+import pytest
+import yaml
+
+from synth.dicomio import parse_encoding
+from synth.frames import GENERATORS
+from synth.layout import FillContext, LAYOUT_DIR, fill, load_exam_types, load_layouts, parse_layout, template_kind
+from synth.identity import make_identity
+
+
+def test_enough_families_and_exam_types():
+    lay, exams = load_layouts(), load_exam_types()
+    assert len(lay) >= 12 and len(exams) >= 7
+    used = {e for l in lay.values() for e in l.exam_types}
+    assert used <= set(exams) and len(used) >= 7
+
+
+@pytest.mark.parametrize("family", sorted(load_layouts()))
+def test_family_is_consistent(family):
+    lay = load_layouts()[family]
+    assert lay.frame in GENERATORS
+    for e in lay.encodings:
+        parse_encoding(e)
+    ctx = FillContext(identity=make_identity(random.Random(1)), exam=load_exam_types()[lay.exam_types[0]],
+                      rng=random.Random(2), n_frames=3)
+    phi = 0
+    for b in lay.blocks:
+        for line in b.lines:
+            for item in line.items:
+                for t in item.template:
+                    kind, is_phi, _ = template_kind(t, item.kind)
+                    phi += is_phi
+                    assert fill(t, ctx).strip()
+    assert phi >= 3, "a layout family must burn in personal data"
+
+
+def test_bad_layout_is_rejected():
+    raw = yaml.safe_load((LAYOUT_DIR / "us_banner.yaml").read_text(encoding="utf-8"))
+    raw["blocks"][0]["anchor"] = "upper-middle"
+    with pytest.raises(ValueError):
+        parse_layout(raw)
+    with pytest.raises(ValueError):
+        template_kind("Name:  {name}", None)      # two spaces would merge two label boxes
+    with pytest.raises(ValueError):
+        template_kind("{nonsense}", None)
