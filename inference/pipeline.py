@@ -127,16 +127,15 @@ def fill_missing_uids(ds: Dataset, data: bytes, keyring: Keyring) -> list[str]:
         ds.SeriesInstanceUID = keyring.uid("missing-series:" + "|".join(
             str(ds.get(k, "")) for k in ("StudyInstanceUID", "SeriesNumber", "Modality")))
         added.append("SeriesInstanceUID")
+    if not ds.get("SOPClassUID"):
+        # Type 1 in every IOD; its absence means an incomplete or truncated object, whatever the file meta says
+        raise Quarantined("SOPClassUID missing in the dataset: incomplete or truncated object")
     if not ds.get("SOPInstanceUID"):
         meta_uid = getattr(getattr(ds, "file_meta", None), "MediaStorageSOPInstanceUID", None)
-        ds.SOPInstanceUID = meta_uid or keyring.uid("missing-instance:" + hashlib.sha256(data).hexdigest())
-        added.append("SOPInstanceUID")
-    if not ds.get("SOPClassUID"):
-        meta_class = getattr(getattr(ds, "file_meta", None), "MediaStorageSOPClassUID", None)
-        if not meta_class:
-            raise Quarantined("SOPClassUID missing: the kind of object, and so its handling, is unknown")
-        ds.SOPClassUID = meta_class
-        added.append("SOPClassUID (from file meta)")
+        if not meta_uid:
+            raise Quarantined("SOPInstanceUID missing: the object cannot be identified")
+        ds.SOPInstanceUID = meta_uid
+        added.append("SOPInstanceUID (from file meta)")
     return added
 
 
@@ -237,6 +236,8 @@ def process_file(path: Path, source: str, ctx: Context) -> FileResult:
         ds = read_dataset(data)
         result.timings["read"] = time.perf_counter() - t0
         result.object_type, result.handler = classify(ds)
+        if result.handler == "image" and "PixelData" not in ds and "FloatPixelData" not in ds:
+            raise Quarantined("image object without pixel data: truncated or incomplete")
         if result.object_type in ctx.options.drop:
             result.status, result.reason = "dropped", f"object type {result.object_type} dropped by --drop"
             return result

@@ -42,6 +42,7 @@ class GenConfig:
     families: tuple[str, ...]
     fonts: tuple[FontInfo, ...]
     start: int = 0
+    documents_every: int = 25     # every K-th image also gets SR/PDF/ECG/scanned objects (0: none)
 
 
 def image_id(seed: int, index: int) -> str:
@@ -150,16 +151,14 @@ def documents_module():
 
 
 def _maybe_documents(identity: Identity, cfg: GenConfig, index: int) -> None:
-    if index % DOCUMENTS_EVERY != 0:
+    """Same identity as image ``index`` -> DIR/documents/<id>/ (only when synth.documents exists)."""
+    if cfg.documents_every <= 0 or index % cfg.documents_every != 0:
         return
     mod = documents_module()
     if mod is not None and hasattr(mod, "generate_documents"):
-        d = cfg.out / "documents"
-        d.mkdir(exist_ok=True)
+        d = cfg.out / "documents" / image_id(cfg.seed, index)
+        d.mkdir(parents=True, exist_ok=True)
         mod.generate_documents(identity, d, random.Random(f"{cfg.seed}:{index}:documents"))
-
-
-DOCUMENTS_EVERY = 25
 
 
 def select_families(layouts: dict[str, Layout], include: list[str] | None, exclude: list[str] | None) -> tuple[str, ...]:
@@ -225,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fonts", nargs="*", help="font id/family globs, or 'held-out'")
     ap.add_argument("--exclude-fonts", nargs="*", help="font id/family globs, or 'held-out'")
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--documents-every", type=int, default=25,
+                    help="every K-th image also gets SR/PDF/ECG/scanned objects via synth.documents (0: off)")
     ap.add_argument("--list", action="store_true", help="list layout families and fonts, then exit")
     a = ap.parse_args(argv)
     layouts = load_layouts()
@@ -236,7 +237,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"font {f.id} ({f.family}, {'mono' if f.mono else 'prop'}, split {f.split_hint})")
         return 0
     cfg = GenConfig(out=a.out, n=a.n, seed=a.seed, start=a.start,
-                    families=select_families(layouts, a.families, a.exclude_families), fonts=fonts)
+                    families=select_families(layouts, a.families, a.exclude_families), fonts=fonts,
+                    documents_every=a.documents_every)
     t0 = time.perf_counter()
     rows = generate(cfg, workers=a.workers)
     write_manifest(a.out, rows)

@@ -172,3 +172,14 @@ def test_thousand_files_with_one_corrupt(tmp_path, monkeypatch, capsys):
     assert run(tmp_path / "in", tmp_path / "out", "--workers", "2") == EXIT_QUARANTINED
     assert len(list((tmp_path / "out").rglob("*.dcm"))) == 999
     assert len(list((tmp_path / "out.quarantine").rglob("reason.json"))) == 1
+
+
+@pytest.mark.parametrize("cut", [200, 300, 700, 2000, 5000, -100])
+def test_truncated_image_is_quarantined_wherever_it_is_cut(tmp_path, monkeypatch, cut):
+    """pydicom reads a file cut at an element boundary without complaint: the pipeline must not."""
+    monkeypatch.setenv("MEDANON_KEY", "k" * 32)
+    data = Path(pydicom.data.get_testdata_file("CT_small.dcm")).read_bytes()
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "ct.dcm").write_bytes(data[:cut])
+    assert run(tmp_path / "in", tmp_path / "out") == EXIT_QUARANTINED
+    assert not list((tmp_path / "out").rglob("*.dcm"))

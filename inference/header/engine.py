@@ -41,13 +41,18 @@ class Policy:
     uid_keep_keywords: frozenset[str]
     structural_keywords: frozenset[str]
     file_meta_remove: frozenset[int]
+    sequence_compound: dict[str, str]
+    type2_sequences: frozenset[str]
+    empty_instead_of_remove: frozenset[str]
 
 
 @lru_cache(maxsize=1)
 def load_policy() -> Policy:
     data = json.loads(POLICY_PATH.read_text())
     return Policy(frozenset(data["uid_keep_keywords"]), frozenset(data["structural_keywords"]),
-                  frozenset(tag_for_keyword(k) for k in data["file_meta_remove"]))
+                  frozenset(tag_for_keyword(k) for k in data["file_meta_remove"]),
+                  data["sequence_compound_resolution"], frozenset(data["type2_sequences"]),
+                  frozenset(data["empty_instead_of_remove"]))
 
 
 @dataclass
@@ -130,8 +135,20 @@ def decide(ds: Dataset, elem: DataElement, run: Run, mode: str | None) -> str:
         return override.action
     rule = run.table.rule_for(tag)
     if rule is not None:
-        return rule.resolve(run.profile.columns, run.table.compound)
+        return _table_action(rule, elem, run)
     return _default_action(elem, run, mode)
+
+
+def _table_action(rule, elem: DataElement, run: Run) -> str:
+    """The row's code for the enabled options, compound codes resolved (policy.json explains the choices)."""
+    code = rule.select(run.profile.columns)
+    policy = run.policy
+    if elem.VR == "SQ" and code in policy.sequence_compound and elem.keyword not in policy.type2_sequences:
+        return policy.sequence_compound[code]
+    action = run.table.compound.get(code, code)
+    if action == "X" and elem.keyword in policy.empty_instead_of_remove:
+        return "Z"
+    return action
 
 
 def _default_action(elem: DataElement, run: Run, mode: str | None) -> str:

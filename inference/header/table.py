@@ -31,9 +31,13 @@ class Rule:
         Option columns override the Basic Profile; when several enabled options name this row,
         K (retain) wins over C (clean), since an option that retains is the more specific choice.
         """
-        picked = {self.options[c] for c in columns if c in self.options}
-        code = "K" if "K" in picked else "C" if "C" in picked else self.basic
+        code = self.select(columns)
         return compound.get(code, code)
+
+    def select(self, columns: frozenset[str]) -> str:
+        """The code of the column that applies (maybe compound, e.g. X/Z/D), before resolution."""
+        picked = {self.options[c] for c in columns if c in self.options}
+        return "K" if "K" in picked else "C" if "C" in picked else self.basic
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,11 @@ class DateParseError(ValueError):
     """A DA/DT value that cannot be parsed (it is then replaced by a dummy, never kept)."""
 
 
+def _ymd(d: date) -> str:
+    """YYYYMMDD with a 4-digit year (strftime drops leading zeros of years < 1000 on Linux)."""
+    return f"{d.year:04d}{d.month:02d}{d.day:02d}"
+
+
 def shift_da(value: str, days: int) -> str:
     """Shift one DA value ('YYYYMMDD', legacy 'YYYY.MM.DD') by whole days; a range 'A-B' side by side."""
     value = value.strip()
@@ -55,7 +60,7 @@ def shift_da(value: str, days: int) -> str:
         d = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
     except ValueError as exc:
         raise DateParseError("impossible DA") from exc
-    return (d + timedelta(days=days)).strftime("%Y%m%d")
+    return _ymd(d + timedelta(days=days))
 
 
 def shift_dt(value: str, days: int) -> str:
@@ -76,7 +81,7 @@ def shift_dt(value: str, days: int) -> str:
         d = date(int(year), int(month or 1), int(day or 1)) + timedelta(days=days)
     except ValueError as exc:
         raise DateParseError("impossible DT") from exc
-    text = d.strftime("%Y%m%d")[: 4 + (2 if month else 0) + (2 if day else 0)]
+    text = _ymd(d)[: 4 + (2 if month else 0) + (2 if day else 0)]
     return text + (clock or "") + (zone or "")
 
 

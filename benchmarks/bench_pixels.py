@@ -1,0 +1,215 @@
+"""Pixel stage throughput and memory: prints files/s and ratios.
+
+  nice -n 15 python3 benchmarks/bench_pixels.py [--limit N] [--cine-frames 200]
+
+Sets (real files from ../shared/data/dicom, the inventory's burned-in-text files first):
+  single-frame and multi-frame images that the installed backends decode.
+Compared, on the same files, each end to end (read -> pixels -> bytes):
+  medanon     redact_dataset with the committed ONNX detector (models/text_detector.onnx);
+              if it is absent, a constant-box stub detector (then the number is the pixel
+              machinery only, and the line says so)
+  floor       plain pydicom decode (pixel_array) + write, no detection
+  tesseract   OCR baseline: Tesseract 5 (tesserocr, eng+lit) word boxes on the same 8-bit view,
+              every box blanked, same write path (a simple OCR redactor; Presidio not installed)
+Then a generated 200-frame RGB cine (RLE in, RLE out) in a child process: peak RSS with the
+default frame cache and with max_cached_bytes=0 (pure streaming), vs the decoded size.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pydicom
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+SHARED = ROOT.parent / "shared" / "data" / "dicom"
+MODEL = ROOT / "models" / "text_detector.onnx"
+TESSDATA = "/usr/share/tesseract-ocr/5/tessdata/"
+
+from inference.pixels import PixelError, PixelOptions, redact_dataset  # noqa: E402
+from inference.pixels.decode import decoded_photometric, iter_frames  # noqa: E402
+from inference.pixels.redact import fill_rects, to_rects  # noqa: E402
+from inference.pixels.view import fix_window, to_view, view_params  # noqa: E402
+
+
+class StubDetector:
+    def detect(self, image):
+        h, w = image.shape[:2]
+        return np.array([[w * 0.05, h * 0.02, w * 0.4, h * 0.08, 0.9]], np.float32)
+
+
+class TesseractDetector:
+    """OCR baseline: word boxes from Tesseract on the 8-bit view."""
+
+    def __init__(self):
+        import tesserocr
+        from PIL import Image
+
+        self.api = tesserocr.PyTessBaseAPI(path=TESSDATA, lang="eng+lit")
+        self.Image, self.RIL = Image, tesserocr.RIL
+
+    def detect(self, image):
+        self.api.SetImage(self.Image.fromarray(image))
+        boxes = [[b["x"], b["y"], b["x"] + b["w"], b["y"] + b["h"], 1.0]
+                 for _, b, _, _ in self.api.GetComponentImages(self.RIL.WORD, True)]
+        return np.array(boxes, np.float32).reshape(-1, 5)
+
+
+def pick_files(limit: int) -> tuple[list[Path], list[Path]]:
+    rows = list(csv.DictReader(open(SHARED / "inventory.csv")))
+    rows.sort(key=lambda r: r["burned_in_text_visual"] != "YES")
+    single, multi = [], []
+    for r in rows:
+        if r["HasPixelData"] != "Y" or not r["Rows"] or int(r["FileSizeBytes"]) > 8e6 or r["BitsAllocated"] == "1":
+            continue
+        path = SHARED / r["path"]
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ds = pydicom.dcmread(path)
+                next(iter_frames(ds))
+                ds.save_as(io.BytesIO(), enforce_file_format=True)
+        except Exception:
+            continue
+        frames = int(ds.get("NumberOfFrames", 1) or 1)
+        target = multi if frames > 1 else single
+        if len(target) < limit:
+            target.append(path)
+        if len(single) >= limit and len(multi) >= limit:
+            break
+    return single, multi
+
+
+def run_medanon(path: Path, detector) -> bool:
+    ds = pydicom.dcmread(path)
+    try:
+        redact_dataset(ds, detector, PixelOptions(quarantine_flagged_without_text=False))
+    except PixelError:
+        return False
+    ds.save_as(io.BytesIO(), enforce_file_format=True)
+    return True
+
+
+def run_floor(path: Path, _detector=None) -> bool:
+    ds = pydicom.dcmread(path)
+    arr = ds.pixel_array
+    ds.PixelData = arr.tobytes()
+    ds.file_meta.TransferSyntaxUID = pydicom.uid.ExplicitVRLittleEndian
+    if ds.original_encoding[1] is False:  # big endian sample: floor skips the conversion
+        return True
+    ds.save_as(io.BytesIO(), enforce_file_format=True)
+    return True
+
+
+def run_tesseract(path: Path, detector) -> bool:
+    """Same decode/view/fill/write machinery, Tesseract word boxes instead of our model."""
+    return run_medanon(path, detector)
+
+
+def timed(fn, files, detector) -> tuple[float, int]:
+    ok = 0
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for path in files:
+            try:
+                ok += bool(fn(path, detector))
+            except Exception:  # a broken sample counts as not released, in every column alike
+                pass
+    return time.perf_counter() - start, ok
+
+
+CINE_CHILD = r"""
+import resource, sys, io, json, time
+sys.path.insert(0, sys.argv[1])
+import numpy as np, pydicom
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian, RLELossless, generate_uid
+from inference.pixels import redact_dataset, PixelOptions
+frames, rows, cols, cache = int(sys.argv[2]), 480, 640, int(sys.argv[3])
+ds = Dataset(); ds.file_meta = FileMetaDataset(); ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.3.1"; ds.SOPInstanceUID = generate_uid()
+ds.Rows, ds.Columns, ds.SamplesPerPixel, ds.PhotometricInterpretation = rows, cols, 3, "RGB"
+ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation, ds.PlanarConfiguration = 8, 8, 7, 0, 0
+ds.NumberOfFrames = frames
+rng = np.random.default_rng(0)
+base = rng.integers(0, 255, (rows, cols, 3), dtype=np.uint8) // 4
+def gen():
+    from pydicom.pixels import get_encoder
+    enc = get_encoder(RLELossless)
+    for i in range(frames):
+        f = np.roll(base, i, axis=1); f[:30, :200] = 250
+        yield enc.encode(f, encoding_plugin="pylibjpeg", rows=rows, columns=cols, number_of_frames=1, samples_per_pixel=3,
+                         bits_allocated=8, bits_stored=8, pixel_representation=0, photometric_interpretation="RGB", planar_configuration=0)
+from pydicom.encaps import encapsulate
+ds.PixelData = encapsulate(list(gen())); ds["PixelData"].VR = "OB"; ds["PixelData"].is_undefined_length = True
+ds.file_meta.TransferSyntaxUID = RLELossless
+compressed = len(ds.PixelData)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+class D:
+    def detect(self, image): return np.array([[0, 0, 200, 30, 0.9]], np.float32)
+t = time.perf_counter()
+rep = redact_dataset(ds, D(), PixelOptions(max_cached_bytes=cache))
+buf = io.BytesIO(); ds.save_as(buf, enforce_file_format=True)
+dt = time.perf_counter() - t
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps(dict(frames=frames, decoded_mb=frames*rows*cols*3/2**20, compressed_in_mb=compressed/2**20,
+      out_mb=len(buf.getvalue())/2**20, rss_before_mb=before/1024, peak_rss_mb=peak/1024, seconds=dt,
+      detector_calls=rep.detector_calls)))
+"""
+
+
+def cine_memory(frames: int, cache: int) -> dict:
+    out = subprocess.run([sys.executable, "-c", CINE_CHILD, str(ROOT), str(frames), str(cache)],
+                         capture_output=True, text=True, timeout=600)
+    if out.returncode:
+        raise RuntimeError(out.stderr[-2000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, default=12, help="files per set")
+    parser.add_argument("--cine-frames", type=int, default=200)
+    parser.add_argument("--no-ocr", action="store_true")
+    args = parser.parse_args()
+
+    if MODEL.exists():
+        from inference.detect import TextDetector
+
+        detector, label = TextDetector(MODEL), "ONNX model"
+    else:
+        detector, label = StubDetector(), "STUB detector (models/text_detector.onnx absent)"
+    ocr = None if args.no_ocr else TesseractDetector()
+    single, multi = pick_files(args.limit)
+    frames_multi = sum(int(pydicom.dcmread(p, stop_before_pixels=True).get("NumberOfFrames", 1)) for p in multi)
+    print(f"detector: {label}; single-frame set {len(single)} files, multi-frame set {len(multi)} files "
+          f"({frames_multi} frames)")
+    for name, files in (("single-frame", single), ("multi-frame", multi)):
+        t_ours, ok_ours = timed(run_medanon, files, detector)
+        t_floor, _ = timed(run_floor, files, None)
+        line = (f"{name:13s} medanon {len(files) / t_ours:6.2f} files/s ({ok_ours}/{len(files)} released) | "
+                f"floor decode+encode {len(files) / t_floor:7.2f} files/s | medanon/floor {t_floor / t_ours:5.3f}")
+        if ocr is not None:
+            t_ocr, _ = timed(run_tesseract, files, ocr)
+            line += f" | tesseract {len(files) / t_ocr:6.2f} files/s | medanon/tesseract {t_ocr / t_ours:5.2f}x"
+        print(line, flush=True)
+    for cache in (256 * 2**20, 0):
+        m = cine_memory(args.cine_frames, cache)
+        print(f"cine {m['frames']} frames 640x480 RGB RLE->RLE, cache {cache // 2**20} MiB: peak RSS "
+              f"{m['peak_rss_mb']:.0f} MiB (before redaction {m['rss_before_mb']:.0f} MiB; all frames decoded would be "
+              f"{m['decoded_mb']:.0f} MiB; in {m['compressed_in_mb']:.1f} MiB, out {m['out_mb']:.1f} MiB) "
+              f"{m['seconds']:.1f} s, {m['detector_calls']} detector calls")
+
+
+if __name__ == "__main__":
+    main()
