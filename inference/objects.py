@@ -57,6 +57,13 @@ def _by_content(ds: Dataset) -> str:
     return "header"
 
 
+def _is_image_class(uid: str) -> bool:
+    """Standard image storage classes by their registered name: an image object must always carry pixels."""
+    from pydicom.uid import UID
+    name = UID(uid).name if uid else ""
+    return "Image Storage" in name and "Presentation State" not in name
+
+
 def classify(ds: Dataset) -> tuple[str, str]:
     """Return (type name, handler) for a dataset; unknown classes are handled by what they contain."""
     uid = str(ds.get("SOPClassUID", "") or getattr(getattr(ds, "file_meta", None), "MediaStorageSOPClassUID", ""))
@@ -68,5 +75,7 @@ def classify(ds: Dataset) -> tuple[str, str]:
             if handler == "header" and "EncapsulatedDocument" in ds:
                 handler = "pdf"
             return t.name, handler
+    if _is_image_class(uid):
+        return "image", "image"
     handler = _by_content(ds)
     return {"image": "image", "sr": "sr", "pdf": "document", "waveform": "waveform"}.get(handler, "other"), handler

@@ -264,6 +264,15 @@ def add_deidentification_marks(ds: Dataset, run: Run) -> None:
     run.report.method_codes = [v for v, _ in codes]
 
 
+DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
+
+
+def is_directory(ds: Dataset) -> bool:
+    meta = getattr(ds, "file_meta", None)
+    sop = str(meta.get("MediaStorageSOPClassUID", "")) if meta is not None else ""
+    return sop == DICOMDIR_CLASS or 0x00041220 in ds  # Directory Record Sequence
+
+
 def deidentify_dataset(ds: Dataset, profile: Profile, keyring: Keyring, *, identity: Identity | None = None,
                        clean_text: Callable[[str], str] | None = None,
                        keep_tags: frozenset[int] = frozenset()) -> HeaderReport:
@@ -275,6 +284,9 @@ def deidentify_dataset(ds: Dataset, profile: Profile, keyring: Keyring, *, ident
     handler, ContentSequence after the SR handler): kept (sequences still walked for UIDs, dates, names).
     Raises HeaderError when an element cannot be handled: the file must then be quarantined.
     """
+    if is_directory(ds):
+        raise HeaderError("DICOMDIR (media directory): its records hold names, IDs and paths; not an object to "
+                          "release - skip it")
     if identity is None:
         try:
             identity = Identity.from_dataset(ds)

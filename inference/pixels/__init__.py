@@ -47,7 +47,7 @@ class PixelOptions:
     lossy_reencode: bool = False  # lossy inputs: JPEG 2000 lossy instead of uncompressed
     lossy_j2k_ratio: float = 10.0
     quarantine_flagged_without_text: bool = True  # BurnedInAnnotation YES but nothing found -> PixelError
-    max_cached_bytes: int = 256 * 1024 * 1024  # native frames kept between passes below this size
+    max_cached_bytes: int = 64 * 1024 * 1024  # native frames kept between passes below this size
 
 
 @dataclass
