@@ -189,6 +189,13 @@ def _ensure_file_meta(ds: Dataset) -> None:
 def _content_handler(handler: str, ds: Dataset, identity: Any, ctx: Context, result: FileResult) -> Any:
     """Clean what the object carries besides its header (pixels, SR tree, PDF, waveform annotations)."""
     if handler == "header":
+        if "GraphicAnnotationSequence" in ds:  # presentation states: free text drawn over the image
+            from .pixels import clean_presentation_state
+            result.actions["text_objects_removed"] = clean_presentation_state(ds)
+        from .pixels.encode import convert_big_endian
+        if convert_big_endian(ds):
+            ds.file_meta.TransferSyntaxUID = pydicom.uid.ExplicitVRLittleEndian
+            result.actions["big_endian_converted"] = True
         return None
     if handler == "image":
         from .pixels import PixelOptions, redact_dataset

@@ -21,7 +21,8 @@ system_packages() {
     tesseract-ocr tesseract-ocr-lit tesseract-ocr-eng \
     fonts-dejavu-core fonts-liberation2 fonts-noto-core fonts-noto-mono fonts-freefont-ttf \
     fonts-terminus fonts-terminus-otb fonts-jetbrains-mono fonts-dejavu-extra fonts-urw-base35 \
-    patchelf
+    patchelf curl \
+    chromium  # curl: scripts/orthanc.sh readiness check; chromium: audit HTML report screenshot test
 }
 
 runtime() {

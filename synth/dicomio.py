@@ -110,7 +110,7 @@ def sop_class(kind: str, n_frames: int, enc: Encoding) -> str:
     """SOP class UID for the exam's SOP key, frame count and encoding (IOD constraints of PS3.3)."""
     if kind in ("us", "us_mf"):
         return SOP["us_mf"] if n_frames > 1 else SOP["us"]
-    if kind == "cr" and n_frames == 1:
+    if kind == "cr" and n_frames == 1 and not enc.color:
         return SOP["cr"]
     if kind == "es" and n_frames == 1 and enc.color:
         return SOP["es"]
@@ -159,7 +159,10 @@ def build_dataset(identity: Identity, exam: ExamType, enc: Encoding, n_frames: i
     ds.Modality = exam.modality
     ds.SeriesInstanceUID = uid_from(rng)
     ds.SeriesNumber = rng.randrange(1, 20)
-    ds.BodyPartExamined = exam.body_part
+    if exam.body_part:
+        ds.BodyPartExamined = exam.body_part
+    else:
+        ds.Laterality = ""     # type 2C: unknown for documents
     if exam.body_part in PAIRED_PARTS:
         ds.Laterality = rng.choice(["L", "R"])
     # General Equipment
@@ -205,6 +208,9 @@ def build_dataset(identity: Identity, exam: ExamType, enc: Encoding, n_frames: i
         top = (1 << enc.bits)
         ds.WindowCenter, ds.WindowWidth = top // 2, top
         ds.RescaleIntercept, ds.RescaleSlope, ds.RescaleType = 0, 1, "US"
+    if sop in (SOP["sc_mf_byte"], SOP["sc_mf_word"]):
+        ds.PresentationLUTShape = "IDENTITY"
+        ds.RescaleIntercept, ds.RescaleSlope, ds.RescaleType = 0, 1, "US"
     if n_frames > 1:
         ds.NumberOfFrames = n_frames
         ds.FrameTime = 40.0
@@ -240,5 +246,7 @@ def encode(ds: Dataset, display: np.ndarray, enc: Encoding, quality: int) -> np.
         if enc.compression != "none":
             syntax = {"rle": RLELossless, "jpegls": JPEGLSLossless, "j2k": JPEG2000Lossless}[enc.compression]
             ds.compress(syntax, arr, generate_instance_uid=False)
+            if enc.color and enc.compression == "j2k":
+                ds.PhotometricInterpretation = "YBR_RCT"   # openjpeg applied the reversible colour transform
         shown = to_display(stored, enc)
     return shown

@@ -30,6 +30,7 @@ from synth.frames import cine_frames, make_frame
 from synth.identity import Identity, make_identity
 from synth.layout import FillContext, Layout, load_exam_types, load_layouts
 from synth.render import Scene, composite
+from synth.samples import sample_frame
 
 GT_VERSION = 1
 
@@ -87,9 +88,15 @@ def render_one(layout: Layout, fonts: tuple[FontInfo, ...], seed: int, index: in
     identity = make_identity(rng)
     ctx = FillContext(identity=identity, exam=exam, rng=rng, n_frames=n_frames)
     scene, style = compose(layout, ctx, fonts, w, h, rng, n_frames)
-    clean = make_frame(layout.frame, nrng, w, h)
+    use_sample = rng.random() < layout.sample_p       # always drawn: same rng stream with or without samples
+    clean = sample_frame(rng, w, h, layout.sample_modalities) if use_sample else None
+    frame_source = "sample" if clean is not None else layout.frame
+    if clean is None:
+        clean = make_frame(layout.frame, nrng, w, h)
     if layout.color == "mono" and clean.ndim == 3:
         clean = clean @ np.float32([0.299, 0.587, 0.114])
+    elif layout.color == "rgb" and clean.ndim == 2:
+        clean = np.repeat(clean[..., None], 3, axis=-1)      # grey anatomy, coloured overlay text
     backgrounds = cine_frames(clean, nrng, n_frames) if n_frames > 1 else [clean]
     display = np.stack([composite(b, scene, k) for k, b in enumerate(backgrounds)])
     ds = build_dataset(identity, exam, enc, n_frames, h, w, rng)
@@ -99,7 +106,7 @@ def render_one(layout: Layout, fonts: tuple[FontInfo, ...], seed: int, index: in
         "family": layout.family, "exam_type": exam.name, "modality": exam.modality, "sop_class": str(ds.SOPClassUID),
         "encoding": enc.name, "transfer_syntax": str(ds.file_meta.TransferSyntaxUID),
         "photometric": str(ds.PhotometricInterpretation), "bits_stored": int(ds.BitsStored),
-        "rows": h, "cols": w, "frames": n_frames, "frame_generator": layout.frame,
+        "rows": h, "cols": w, "frames": n_frames, "frame_generator": frame_source,
         "font": style.font.id, "font_file": style.font.path, "text_size": style.size, "aliased": style.aliased,
         "split": split_hint(style.font, iid), "seed": seed, "index": index,
         "identity": identity_record(identity),

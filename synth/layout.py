@@ -91,6 +91,8 @@ class Layout:
     blocks: tuple[BlockSpec, ...]
     frames: tuple[int, int] = (1, 1)    # number of frames (cine when > 1)
     jpeg_quality: tuple[int, int] = (70, 95)
+    sample_p: float = 0.0               # probability of a clean public sample frame instead of ``frame``
+    sample_modalities: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,9 @@ def parse_layout(raw: dict) -> Layout:
         frame=raw["frame"], sizes=tuple(tuple(s) for s in raw["sizes"]), scale=tuple(raw.get("scale", (1.0, 1.0))),
         color=raw.get("color", "mono"), encodings=tuple(raw["encodings"]), text=text,
         blocks=tuple(_block(b) for b in raw["blocks"]), frames=tuple(raw.get("frames", (1, 1))),
-        jpeg_quality=tuple(raw.get("jpeg_quality", (70, 95))))
+        jpeg_quality=tuple(raw.get("jpeg_quality", (70, 95))),
+        sample_p=float(raw.get("samples", {}).get("p", 0.0)),
+        sample_modalities=tuple(raw.get("samples", {}).get("modalities", ())))
 
 
 @lru_cache(maxsize=None)

@@ -229,3 +229,22 @@ def redact(case: Planted, mode: str) -> Dataset:
 
 
 MODES_BROKEN = ("no_pixels", "half_box", "header_copied")
+
+
+def release(cases: list[Planted], modes: list[str], output: Path, input_root: Path) -> Path:
+    """Write what inference.run would: OUTPUT/dicom/<patient>/<study>/<series>/<instance>.dcm and an audit trail
+    OUTPUT.audit/trail.jsonl ({source, status, outputs}) + summary-*.json ({input}). Returns the trail folder."""
+    trail = output.with_name(output.name + ".audit")
+    trail.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for case, mode in zip(cases, modes):
+        ds = redact(case, mode)
+        rel = "/".join(["dicom", str(ds.PatientID), ds.StudyInstanceUID, ds.SeriesInstanceUID,
+                        ds.SOPInstanceUID + ".dcm"])
+        (output / rel).parent.mkdir(parents=True, exist_ok=True)
+        ds.save_as(output / rel, enforce_file_format=True)
+        lines.append(json.dumps({"source": case.path.relative_to(input_root).as_posix(), "status": "written",
+                                 "outputs": [rel], "actions": {"test_redactor": mode}}))
+    (trail / "trail.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (trail / "summary-20260101T000000.json").write_text(json.dumps({"input": str(input_root)}), encoding="utf-8")
+    return trail

@@ -20,6 +20,8 @@ from header_fixtures import KEY, SAMPLES, sample_files
 
 pytestmark = pytest.mark.skipif(not (SAMPLES / "inventory.csv").exists(), reason="../shared samples missing")
 PIXEL_TAG = b"\xe0\x7f\x10\x00"
+UNREADABLE = ("read failed", "not valid DICOM")  # dciodvfy could not parse the input: nothing to compare
+TEXT_VRS = {"PN", "LO", "SH", "LT", "ST", "UT", "UC"}
 
 
 def read(path: Path):
@@ -64,14 +66,11 @@ def test_every_sample_is_deidentified_or_refused_clearly():
         assert ds.PatientIdentityRemoved == "YES"
         assert not any(e.tag.is_private for e in ds), path
         original = read(path)
-        try:
-            raw = header_bytes(ds)
-        except Exception:  # a broken input syntax the writer cannot reproduce: not the header's concern here
-            continue
-        for kw, min_len in (("PatientID", 5), ("PatientName", 5)):
+        texts = [str(e.value) for e in ds.iterall() if e.VR in TEXT_VRS and e.value]
+        for kw, min_len in (("PatientID", 4), ("PatientName", 4)):
             value = str(original.get(kw, "") or "").strip()
             for part in {value, *value.split("^")}:
-                if len(part) >= min_len and part.encode("utf-8", "replace") in raw:
+                if len(part) >= min_len and any(part in t for t in texts):
                     leaks.append(f"{path}: {kw}")
     assert done > 500, f"only {done} samples processed; refused: {refused[:10]}"
     assert all("DICOMDIR" in reason or "cannot" in reason for _, reason in refused), refused
@@ -83,8 +82,8 @@ def _errors(path: Path) -> tuple[set[str], bool]:
     run = subprocess.run(["dciodvfy", "-new", str(path)], capture_output=True, text=True, errors="replace",
                          timeout=60)
     lines = [ln for ln in (run.stdout + run.stderr).splitlines() if ln.startswith("Error")]
-    readable = not any("read failed" in ln for ln in lines)
-    normalised = {re.sub(r"\[\d+\]", "[]", re.sub(r"= <[^>]*>", "= <>", ln)) for ln in lines
+    readable = not any(marker in ln for ln in lines for marker in UNREADABLE)
+    normalised = {re.sub(r"\[\d+\]", "[]", re.sub(r"= <[^>]*(>|$)", "= <>", ln)) for ln in lines
                   if "PixelData has incorrect value length" not in ln}  # pixels are not the header's
     return normalised, readable
 

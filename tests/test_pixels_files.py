@@ -17,7 +17,7 @@ import pydicom
 import pytest
 
 from inference.pixels import PixelError, PixelOptions, redact_dataset
-from pixels_fixtures import CASES, DICOM_DIR, BoxDetector, Case, build, to_bytes
+from pixels_fixtures import CASES, DICOM_DIR, BoxDetector, build, to_bytes
 
 DCIODVFY, DCMDUMP, GDCMCONV = (shutil.which(t) for t in ("dciodvfy", "dcmdump", "gdcmconv"))
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from inference.storage.catalog import (Catalog, CatalogError, QueryFilter, add_rows, build_catalog, export_rows)
+from inference.storage.catalog import Catalog, CatalogError, QueryFilter, add_rows, build_catalog, export_rows
+from inference.storage.catalog import main as catalog_main
 from inference.storage.records import CatalogRecord
 from storage_fixtures import make_output_tree
 
@@ -125,18 +126,39 @@ def test_export_parquet_and_csv(tree, built, tmp_path):
         export_rows(rows, tmp_path / "us.xlsx")
 
 
-def test_cli_build_and_query(tree, tmp_path):
+def test_cli_build_and_query(tree, tmp_path, capsys):
     db = tmp_path / "cli.sqlite"
-    run = lambda *args: subprocess.run([sys.executable, "-m", "inference.storage.catalog", *args],  # noqa: E731
-                                       cwd=ROOT, capture_output=True, text=True)
-    for _ in range(2):
-        r = run("build", str(tree.root), "--db", str(db))
-        assert r.returncode == 0, r.stderr
+    r = subprocess.run([sys.executable, "-m", "inference.storage.catalog", "build", str(tree.root), "--db", str(db)],
+                       cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0 and "9 frames catalogued" in r.stderr, r.stderr
+    assert catalog_main(["build", str(tree.root), "--db", str(db)]) == 0      # a re-run adds nothing
     out = tmp_path / "us.csv"
-    r = run("query", "--db", str(db), "--modality", "US", "--since", "2020-01-01", "--to", str(out))
-    assert r.returncode == 0, r.stderr
+    assert catalog_main(["query", "--db", str(db), "--modality", "US", "--since", "2020-01-01", "--to", str(out)]) == 0
     with open(out, newline="") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 3 and {row["modality"] for row in rows} == {"US"}
-    r = run("query", "--db", str(db), "--since", "2020-13-01", "--to", str(out))
-    assert r.returncode == 2 and "not a date" in r.stderr
+    with pytest.raises(SystemExit) as exit_:
+        catalog_main(["query", "--db", str(db), "--since", "2020-13-01", "--to", str(out)])
+    assert exit_.value.code == 2 and "not a date" in capsys.readouterr().err
+
+
+def test_postgresql_upsert_statement_is_keyed_and_keeps_pipeline_facts():
+    """No PostgreSQL server in CI: check the SQL that a site's server would get."""
+    from sqlalchemy.dialects import postgresql
+
+    from inference.storage.catalog import upsert_statement
+    sql = str(upsert_statement("postgresql").compile(dialect=postgresql.dialect()))
+    assert "ON CONFLICT (instance_uid, frame) DO UPDATE SET" in sql
+    assert "coalesce(excluded.qa_status, jpeg_frames.qa_status)" in sql
+    assert "modality = excluded.modality" in sql
+    assert upsert_statement("mssql") is None
+
+
+def test_generic_fallback_upsert_is_idempotent(tree, tmp_path, monkeypatch):
+    """Databases without ON CONFLICT take the update-then-insert path; it must not duplicate either."""
+    import inference.storage.catalog as catalog
+    monkeypatch.setattr(catalog, "upsert_statement", lambda dialect: None)
+    db = tmp_path / "generic.sqlite"
+    for _ in range(2):
+        assert build_catalog(tree.root, db).frames == tree.frame_count
+    assert Catalog(db).count() == tree.frame_count

@@ -16,6 +16,7 @@ import requests
 from inference.storage.destination import PacsConfigError, load_credentials, parse_destination
 from inference.storage.ledger import PushLedger
 from inference.storage.pacs import PushOptions, ledger_path, push
+from inference.storage.pacs import main as pacs_main
 from inference.storage.retry import PacsAuthError, PacsUnavailable, RetryPolicy
 from orthanc_fixture import empty_orthanc, orthanc  # noqa: F401  (pytest fixtures)
 from storage_fixtures import make_output_tree
@@ -125,17 +126,16 @@ def test_sent_but_not_read_back_is_verified_not_resent(empty_orthanc, out):
     assert empty_orthanc.count_instances() == 7
 
 
-def test_wrong_credentials_give_a_clear_error(empty_orthanc, tmp_path, out):
+def test_wrong_credentials_give_a_clear_error(empty_orthanc, tmp_path, out, capsys):
     bad = tmp_path / "bad-credentials"
     bad.write_text(json.dumps({"user": "medanon", "password": "not-the-password"}))
     bad.chmod(0o600)
     with pytest.raises(PacsAuthError, match=r"refused user 'medanon' \(HTTP 401\).*credentials"):
         push(out, empty_orthanc.dicomweb, credentials_file=bad, options=FAST)
     assert empty_orthanc.count_instances() == 0
-    r = subprocess.run([sys.executable, "-m", "inference.storage.pacs", "push", str(out),
-                        "--pacs", empty_orthanc.dicomweb, "--credentials-file", str(bad)],
-                       cwd=ROOT, capture_output=True, text=True)
-    assert r.returncode == 4 and "HTTP 401" in r.stderr and "not-the-password" not in r.stderr
+    code = pacs_main(["push", str(out), "--pacs", empty_orthanc.dicomweb, "--credentials-file", str(bad)])
+    err = capsys.readouterr().err
+    assert code == 4 and "HTTP 401" in err and "not-the-password" not in err
 
 
 def test_cstore_round_trip(empty_orthanc, tree, out):
@@ -145,15 +145,17 @@ def test_cstore_round_trip(empty_orthanc, tree, out):
     assert push(out, empty_orthanc.dicom_url, options=FAST).sent == 0
 
 
-def test_cli_push_then_status(empty_orthanc, out):
+def test_cli_push_then_status(empty_orthanc, out, monkeypatch, capsys):
     user, password = empty_orthanc.auth
     env = {"MEDANON_PACS_USER": user, "MEDANON_PACS_PASSWORD": password, "PATH": "/usr/bin:/bin"}
-    run = lambda *a: subprocess.run([sys.executable, "-m", "inference.storage.pacs", *a],  # noqa: E731
-                                    cwd=ROOT, capture_output=True, text=True, env=env)
-    r = run("push", str(out), "--pacs", empty_orthanc.dicomweb, "--batch-size", "4")
-    assert r.returncode == 0, r.stderr
-    r = run("status", str(out), "--pacs", empty_orthanc.dicomweb)
-    assert r.returncode == 0 and "7 verified" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "inference.storage.pacs", "push", str(out), "--pacs",
+                        empty_orthanc.dicomweb, "--batch-size", "4"], cwd=ROOT, capture_output=True, text=True, env=env)
+    assert r.returncode == 0 and "7 verified" in r.stderr, r.stderr
+    assert pacs_main(["status", str(out), "--pacs", empty_orthanc.dicomweb]) == 0
+    assert "7 verified, 0 sent, 0 pending, 0 failed" in capsys.readouterr().err
+    monkeypatch.setenv("MEDANON_PACS_USER", user)
+    monkeypatch.setenv("MEDANON_PACS_PASSWORD", "wrong")
+    assert pacs_main(["push", str(out), "--pacs", empty_orthanc.dicomweb, "--resume"]) == 4
 
 
 def test_unreachable_pacs(out):
@@ -166,7 +168,7 @@ def test_unreachable_pacs(out):
         push(out, f"dicom://ORTHANC@127.0.0.1:{port}", options=FAST)
 
 
-def test_urls_and_credentials(tmp_path):
+def test_urls_and_credentials(tmp_path, capsys):
     for url in ("http://user:secret@pacs/dicom-web", "https://user@pacs/dicom-web"):
         with pytest.raises(PacsConfigError, match="do not put credentials in the PACS URL"):
             parse_destination(url)
@@ -188,6 +190,23 @@ def test_urls_and_credentials(tmp_path):
     f.write_text("no-password")
     with pytest.raises(PacsConfigError, match="user:password"):
         load_credentials(f)
-    r = subprocess.run([sys.executable, "-m", "inference.storage.pacs", "push", str(tmp_path),
-                        "--pacs", "http://u:p@127.0.0.1/dicom-web"], cwd=ROOT, capture_output=True, text=True)
-    assert r.returncode == 2 and "do not put credentials" in r.stderr
+    assert pacs_main(["push", str(tmp_path), "--pacs", "http://u:p@127.0.0.1/dicom-web"]) == 2
+    assert "do not put credentials" in capsys.readouterr().err
+
+
+def test_refused_instance_is_failed_not_lost(empty_orthanc, out, capsys):
+    """Orthanc refuses an unknown SOP class over C-STORE: that instance is 'failed' with the reason, the others go
+    in, the exit code says so, and the next push tries the failed one again."""
+    any_file = next((out / "dicom").rglob("*.dcm"))
+    ds = pydicom.dcmread(any_file)
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = "1.2.826.0.1.3680043.9.7777.1"
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = "2.25.4242"
+    ds.save_as(any_file.with_name("2.25.4242.dcm"), enforce_file_format=True)
+    report = push(out, empty_orthanc.dicom_url, options=FAST)
+    assert not report.complete and report.states == {"pending": 0, "sent": 0, "verified": 7, "failed": 1}
+    assert empty_orthanc.count_instances() == 7
+    assert pacs_main(["status", str(out), "--pacs", empty_orthanc.dicom_url]) == 1
+    assert "2.25.4242.dcm: not accepted by the PACS" in capsys.readouterr().err
+    assert pacs_main(["push", str(out), "--pacs", empty_orthanc.dicom_url, "--resume", "--retries", "1"]) == 1
+    with PushLedger(ledger_path(out)) as ledger:
+        assert ledger.instances(parse_destination(empty_orthanc.dicom_url).url, ["failed"])[0].sop_uid == "2.25.4242"

@@ -23,6 +23,9 @@ _TABLES = (
     _HERE.parents[2] / "shared" / "data" / "standard" / "confidentiality_profile_attributes.json",  # developers
 )
 _STANDARD_UID_PREFIX = "1.2.840.10008."  # SOP classes, transfer syntaxes: public, never personal
+# UIDs that name software, classes or code systems, not a patient's study: the same in every file, kept by design
+_PUBLIC_UID_KEYWORDS = ("ClassUID", "TransferSyntaxUID", "CodingSchemeUID", "ContextGroupExtensionCreatorUID",
+                        "PrivateRecordUID")
 
 
 class ComplianceTableError(RuntimeError):
@@ -92,10 +95,10 @@ def check_compliance(ds: Dataset, original: Dataset | None = None, allow_private
 def _unchanged_uids(ds: Dataset, original: Dataset) -> list[Finding]:
     """Every instance-specific UID of the original (not the public standard ones) must be gone from the output."""
     orig = {str(e.value) for _, e in _walk(original) if e.VR == "UI" and e.value
-            and not str(e.value).startswith(_STANDARD_UID_PREFIX)}
+            and not str(e.value).startswith(_STANDARD_UID_PREFIX) and not e.keyword.endswith(_PUBLIC_UID_KEYWORDS)}
     out = []
     for path, elem in _walk(ds):
-        if elem.VR == "UI" and elem.value and str(elem.value) in orig:
+        if elem.VR == "UI" and elem.value and str(elem.value) in orig and not elem.keyword.endswith(_PUBLIC_UID_KEYWORDS):
             out.append(Finding("compliance", "uid_not_replaced", path, "original UID kept"))
     return out
 

@@ -39,7 +39,9 @@ def log_to_mlflow(summary: dict[str, Any], report_dir: Path | None, tracking_uri
     uri = tracking_uri or default_tracking_uri()
     mlflow.set_tracking_uri(uri)
     if mlflow.get_experiment_by_name(EXPERIMENT) is None:
-        artifacts = (PROJECT / "mlruns").as_uri() if uri.startswith("sqlite:///") and not tracking_uri else None
+        # artifacts beside a SQLite store, never in whatever folder the user happens to be in
+        artifacts = (Path(uri[len("sqlite:///"):]).parent / "mlruns").resolve().as_uri() \
+            if uri.startswith("sqlite:///") else None
         mlflow.create_experiment(EXPERIMENT, artifact_location=artifacts)
     mlflow.set_experiment(EXPERIMENT)
     with mlflow.start_run(run_name=f"audit {Path(summary['output']).name}") as run:

@@ -61,3 +61,6 @@ def frames_to_mp4(frames: Iterable[np.ndarray], fps: float = DEFAULT_FPS, crf: i
         for packet in stream.encode():
             container.mux(packet)
     return buffer.getvalue()
+
+
+fps_of = fps_from_dataset  # short name used by inference/pipeline.py

@@ -44,6 +44,7 @@ class Policy:
     sequence_compound: dict[str, str]
     type2_sequences: frozenset[str]
     empty_instead_of_remove: frozenset[str]
+    remove_when_emptied: dict[str, str]
 
 
 @lru_cache(maxsize=1)
@@ -52,7 +53,7 @@ def load_policy() -> Policy:
     return Policy(frozenset(data["uid_keep_keywords"]), frozenset(data["structural_keywords"]),
                   frozenset(tag_for_keyword(k) for k in data["file_meta_remove"]),
                   data["sequence_compound_resolution"], frozenset(data["type2_sequences"]),
-                  frozenset(data["empty_instead_of_remove"]))
+                  frozenset(data["empty_instead_of_remove"]), data["remove_when_emptied"])
 
 
 @dataclass
@@ -212,6 +213,15 @@ def _drop_unused_private_creators(ds: Dataset, creators: list[int], run: Run, pa
         run.report.record(path + tag_text(tag), "K" if used else "X")
 
 
+def _remove_orphaned_conditionals(ds: Dataset, run: Run) -> None:
+    """Keep conditional attributes consistent after emptying what they depend on (e.g. Responsible Person Role)."""
+    for keyword, depends_on in run.policy.remove_when_emptied.items():
+        if keyword in ds and not ds.get(depends_on):
+            tag = tag_for_keyword(keyword)
+            del ds[keyword]
+            run.report.record(tag_text(tag), "X")
+
+
 def _deidentify_file_meta(ds: Dataset, run: Run) -> None:
     """File meta: MediaStorageSOPInstanceUID follows the (remapped) SOPInstanceUID; the transfer syntax and
     class UIDs stay; elements naming the sending system go."""
@@ -301,6 +311,7 @@ def deidentify_dataset(ds: Dataset, profile: Profile, keyring: Keyring, *, ident
               clean_text=clean_text or make_cleaner(identity), days=days, report=report,
               keep_tags=frozenset(keep_tags))
     _walk(ds, run, "", None)
+    _remove_orphaned_conditionals(ds, run)
     _deidentify_file_meta(ds, run)
     add_deidentification_marks(ds, run)
     report.charset = normalise_charset(ds)

@@ -32,10 +32,24 @@ def remove_graphic_annotations(ds: Dataset) -> bool:
 
 
 def clean_presentation_state(ds: Dataset) -> int:
-    """Remove TextObjectSequence from every Graphic Annotation item (GSPS); returns count removed."""
+    """Remove TextObjectSequence from every Graphic Annotation item (GSPS); returns count removed.
+
+    Items left without any graphic object are dropped (an item needs text or graphics), and so is
+    an emptied sequence, so the presentation state stays valid.
+    """
     removed = 0
-    for item in ds.get("GraphicAnnotationSequence", []) or []:
+    items = ds.get("GraphicAnnotationSequence")
+    if not items:
+        return 0
+    kept = []
+    for item in items:
         if "TextObjectSequence" in item:
             removed += len(item.TextObjectSequence)
             del item.TextObjectSequence
+        if item.get("GraphicObjectSequence"):
+            kept.append(item)
+    if kept:
+        ds.GraphicAnnotationSequence = kept
+    else:
+        del ds.GraphicAnnotationSequence
     return removed

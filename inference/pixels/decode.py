@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
-from pydicom.dataset import Dataset
+from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.pixels import get_decoder
-from pydicom.uid import UID
+from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from inference.pixels.errors import PixelError
 from inference.pixels.policy import syntax_rule
@@ -23,12 +23,21 @@ _KEPT_PHOTOMETRIC = {"MONOCHROME1", "MONOCHROME2", "PALETTE COLOR", "RGB"}
 
 
 def transfer_syntax(ds: Dataset) -> UID:
-    """The dataset's transfer syntax (file meta), or PixelError when unknown."""
+    """The dataset's transfer syntax; for a file without file meta, the native syntax it was read
+    with (set into file_meta so the decoders can use it). PixelError when it cannot be known."""
     meta = getattr(ds, "file_meta", None)
     uid = getattr(meta, "TransferSyntaxUID", None) if meta is not None else None
-    if not uid:
-        raise PixelError("cannot decode: no Transfer Syntax UID in the file meta information")
-    return UID(uid)
+    if uid:
+        return UID(uid)
+    implicit, little = getattr(ds, "original_encoding", (None, None))
+    encapsulated = "PixelData" in ds and ds["PixelData"].is_undefined_length
+    if implicit is None or little is None or encapsulated:
+        raise PixelError("cannot decode: no Transfer Syntax UID and the encoding cannot be inferred")
+    uid = ImplicitVRLittleEndian if implicit else (ExplicitVRLittleEndian if little else ExplicitVRBigEndian)
+    if meta is None:
+        ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = uid
+    return uid
 
 
 def frame_count(ds: Dataset) -> int:

@@ -162,18 +162,26 @@ def _safe_url(url: str) -> str:
         return "<database URL>"
 
 
+def upsert_statement(dialect: str) -> Any:
+    """INSERT ... ON CONFLICT (instance_uid, frame) DO UPDATE for SQLite and PostgreSQL; None for other databases.
+    Pipeline-only facts keep their value when the new row does not know them (COALESCE)."""
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    elif dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        return None
+    stmt = insert(frames)
+    ex = stmt.excluded
+    update = {c.name: ex[c.name] for c in frames.c if not c.primary_key and c.name not in PIPELINE_ONLY}
+    update |= {c: func.coalesce(ex[c], frames.c[c]) for c in PIPELINE_ONLY}
+    return stmt.on_conflict_do_update(index_elements=["instance_uid", "frame"], set_=update)
+
+
 def _upsert_chunk(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    dialect = conn.dialect.name
-    if dialect in ("sqlite", "postgresql"):
-        if dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert
-        stmt = insert(frames)
-        ex = stmt.excluded
-        update = {c.name: ex[c.name] for c in frames.c if not c.primary_key and c.name not in PIPELINE_ONLY}
-        update |= {c: func.coalesce(ex[c], frames.c[c]) for c in PIPELINE_ONLY}
-        conn.execute(stmt.on_conflict_do_update(index_elements=["instance_uid", "frame"], set_=update), rows)
+    stmt = upsert_statement(conn.dialect.name)
+    if stmt is not None:
+        conn.execute(stmt, rows)
         return
     for row in rows:  # portable fallback for other databases: update, insert when nothing was there
         key = and_(frames.c.instance_uid == row["instance_uid"], frames.c.frame == row["frame"])

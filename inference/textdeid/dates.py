@@ -132,10 +132,15 @@ def shift_text(original: str, match: DateMatch, to_orig, days: int) -> str:
         a, b = to_orig(*match.groups[group])
         pieces.append((a - s0, b - s0, value))
 
+    numeric = "mon" not in match.groups
+
     def num(group: str, value: int) -> str:
+        """Same width for numeric layouts (01.02.2024); with a month name only if it was zero-padded."""
         a, b = to_orig(*match.groups[group])
         width = b - a
-        return f"{value:0{width}d}" if width > 1 else str(value)
+        dash_layout = match.pattern == "y_mon_d" or original[b:b + 1] == "-"     # 2024-Sau-02, 02-JAN-2024
+        padded = width > 1 and (numeric or dash_layout or original[a] == "0")
+        return f"{value:0{width}d}" if padded else str(value)
 
     if "y" in match.groups:
         a, b = to_orig(*match.groups["y"])

@@ -45,6 +45,13 @@ def _is_name_like(token: str) -> bool:
     return bool(_PN_OR_WORDS.match(token)) and len(token.split()) <= 4 and "^" not in token[:1]
 
 
+def _is_date(token: str) -> bool:
+    from .dates import find_dates
+    f = fold(token).strip()
+    return any(m.start == 0 and m.end == len(f) and m.date is not None and "t" not in m.groups
+               for m in find_dates(f))     # a date+time digit run (YYYYMMDDhhmm) in a token is an ID
+
+
 def terms_of(identity: Any) -> IdentityTerms:
     """Extract the terms from an identity object (duck-typed: missing attributes are simply empty)."""
     if identity is None:
@@ -71,6 +78,8 @@ def terms_of(identity: Any) -> IdentityTerms:
         if not t:
             continue
         digits = sum(c.isdigit() for c in t)
+        if _is_date(t):
+            continue                  # dates are found (and shifted) by the date detector in any layout
         if digits >= 3 and digits >= len(re.sub(r"\W", "", t)) / 2:
             ids.append(t)
         elif all(p in parts for p in _name_parts(t)) and _is_name_like(t):

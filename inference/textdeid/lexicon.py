@@ -85,6 +85,7 @@ class Lexicon:
     cities: frozenset[str]          # single-word forms; multi-word towns are in city_phrases
     city_phrases: tuple[str, ...]
     guard: frozenset[str]
+    given_any: frozenset[str] = frozenset()   # given names incl. guarded ones (Rasa, Rūta): only next to a surname
 
     def is_name(self, folded_word: str) -> bool:
         return folded_word not in self.guard and (folded_word in self.given or folded_word in self.surnames)
@@ -114,4 +115,7 @@ def load_lexicon() -> Lexicon:
     towns = read_list("lt_cities.txt")
     cities = expand([t for t in towns if " " not in t])
     phrases = tuple(sorted(fold(t) for t in towns if " " in t))
-    return Lexicon(frozenset(given - guard), frozenset(surnames - guard), frozenset(cities - guard), phrases, guard)
+    given_any = set().union(*(declensions(w) for w in read_list("lt_given_male.txt") + read_list("lt_given_female.txt")))
+    given_any |= {fold(w) for w in read_list("en_given.txt")}
+    return Lexicon(frozenset(given - guard), frozenset(surnames - guard), frozenset(cities - guard), phrases, guard,
+                   frozenset(given_any))

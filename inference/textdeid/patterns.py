@@ -107,14 +107,29 @@ def _capitalised(ft: FoldedText, a: int) -> bool:
     return ft.original[s:s + 1].isupper()
 
 
+def _first_capitalised_start(ft: FoldedText, rx: re.Pattern[str], m: re.Match[str]) -> int | None:
+    """Street names are capitalised: drop leading lower-case words ('anksčiau Dariaus ir Girėno g. 5')."""
+    pos = m.start()
+    while pos < m.end():
+        if _capitalised(ft, pos) and rx.match(ft.folded, pos):
+            return pos
+        nxt = re.search(r"\s+(?=\S)", ft.folded[pos:m.end()])
+        if not nxt:
+            return None
+        pos += nxt.end()
+    return None
+
+
 def find_addresses(ft: FoldedText, lexicon: Lexicon) -> list[Span]:
     """Street + house number (Lithuanian g./pr./al./pl., English Street/Road...), LT-NNNNN postcodes, towns."""
     out = []
-    for rx in (_STREET_LT, _STREET_EN, _STREET_EN2):
+    for m in _STREET_EN.finditer(ft.folded):
+        out.append(make_span(ft, m.start(), m.end(), "ADDRESS"))
+    for rx in (_STREET_LT, _STREET_EN2):
         for m in rx.finditer(ft.folded):
-            first_word = re.search(r"[a-z]", m.group())
-            if rx is _STREET_EN or (first_word and _capitalised(ft, m.start() + first_word.start())):
-                out.append(make_span(ft, m.start(), m.end(), "ADDRESS"))
+            start = _first_capitalised_start(ft, rx, m)
+            if start is not None:
+                out.append(make_span(ft, start, m.end(), "ADDRESS"))
     for m in _POSTCODE.finditer(ft.folded):
         out.append(make_span(ft, m.start(), m.end(), "ADDRESS"))
     for phrase in lexicon.city_phrases:
@@ -158,7 +173,7 @@ def find_titled_names(ft: FoldedText, lexicon: Lexicon) -> list[Span]:
         for _ in range(3):
             ws = re.match(r"[ \t]*(?:[^\W\d_]\.\s*)*", ft.folded[pos:])   # skip initials like 'R. '
             nxt = _CAP_WORD.match(ft.folded, pos + ws.end())
-            if not nxt or not _capitalised(ft, nxt.start()) or nxt.group() in lexicon.guard:
+            if not nxt or not _capitalised(ft, nxt.start()):
                 if ws.end() and words_end is None and re.fullmatch(r"[ \t]*(?:[^\W\d_]\.\s*)+", ws.group()):
                     words_end = pos + len(ws.group().rstrip())
                 break
