@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from pydicom.charset import python_encoding
+from pydicom.datadict import dictionary_VR, tag_for_keyword
 from pydicom.dataset import Dataset
 
 # pydicom 3.0.2 does not know ISO_IR 179 (Latin-7, ISO 8859-13: Baltic, used for Lithuanian). Without this
@@ -23,11 +24,11 @@ ID_KEYWORDS = ("PatientID", "OtherPatientIDs", "AccessionNumber", "StudyID", "Ad
                "MedicalRecordLocator", "RequestedProcedureID", "PerformedProcedureStepID",
                "ScheduledProcedureStepID", "PlacerOrderNumberImagingServiceRequest",
                "FillerOrderNumberImagingServiceRequest", "PatientInsurancePlanCodeSequence",
-               "ClinicalTrialSubjectID")
+               "ClinicalTrialSubjectID", "ClinicalTrialSubjectReadingID")
 DATE_KEYWORDS = ("PatientBirthDate",)
 INSTITUTION_KEYWORDS = ("InstitutionName", "InstitutionAddress", "InstitutionalDepartmentName", "StationName")
 ADDRESS_KEYWORDS = ("PatientAddress", "RegionOfResidence")
-PHONE_KEYWORDS = ("PatientTelephoneNumbers", "PersonTelephoneNumbers", "ResponsiblePersonTelephoneNumbers")
+PHONE_KEYWORDS = ("PatientTelephoneNumbers", "PersonTelephoneNumbers", "PatientTelecomInformation")
 MIN_NAME_PART = 2
 MIN_ID_LEN = 3
 _SPLIT_NAME = re.compile(r"[\^=\s,;.\-]+")
@@ -60,12 +61,31 @@ def _values(elem) -> list[str]:
     return [str(v).strip() for v in items if str(v).strip()]
 
 
+_KIND_BY_TAG = {tag_for_keyword(kw): kind for kind, kws in (
+    ("ids", ID_KEYWORDS), ("dates", DATE_KEYWORDS), ("institutions", INSTITUTION_KEYWORDS),
+    ("addresses", ADDRESS_KEYWORDS), ("phones", PHONE_KEYWORDS)) for kw in kws}
+
+
 class IdentityReadError(ValueError):
     """An element could not be decoded, so the personal values cannot be known (the file must not pass)."""
 
 
+def _raw_vr(ds: Dataset, tag) -> str | None:
+    vr = getattr(ds.get_item(tag), "VR", None)
+    if vr is None:  # implicit VR file: the dictionary knows
+        try:
+            vr = dictionary_VR(tag)
+        except KeyError:
+            return None
+    return vr
+
+
 def _elements(ds: Dataset):
+    """The elements that can hold identity (PN, sequences, the listed keywords), decoded. Everything else is
+    skipped before decoding: decoding every number of a large header costs more than the whole de-id."""
     for tag in list(ds.keys()):
+        if tag.is_private or (int(tag) not in _KIND_BY_TAG and _raw_vr(ds, tag) not in ("PN", "SQ")):
+            continue
         try:
             yield ds[tag]
         except Exception as exc:
@@ -80,20 +100,12 @@ def _collect(ds: Dataset, found: dict[str, list[str]]) -> None:
             for item in elem.value or []:
                 _collect(item, found)
             continue
-        if elem.tag.is_private:
-            continue
         if elem.VR == "PN":
             found["names"] += _values(elem)
-        elif elem.keyword in ID_KEYWORDS:
-            found["ids"] += _values(elem)
-        elif elem.keyword in DATE_KEYWORDS:
-            found["dates"] += _values(elem)
-        elif elem.keyword in INSTITUTION_KEYWORDS:
-            found["institutions"] += _values(elem)
-        elif elem.keyword in ADDRESS_KEYWORDS:
-            found["addresses"] += _values(elem)
-        elif elem.keyword in PHONE_KEYWORDS:
-            found["phones"] += _values(elem)
+            continue
+        kind = _KIND_BY_TAG.get(int(elem.tag))
+        if kind:
+            found[kind] += _values(elem)
 
 
 @dataclass(frozen=True)

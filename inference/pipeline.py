@@ -49,6 +49,13 @@ class Context:
             self._profile = load_profile(self.options.profile)
         return self._profile
 
+    def model_version(self) -> str | None:
+        """The loaded detector's version (file hash), for catalogue rows and the audit trail."""
+        if self._detector is None:
+            return None
+        meta = getattr(self._detector, "meta", {}) or {}
+        return str(meta.get("version") or meta.get("sha256", ""))[:16] or None
+
     def detector(self):
         """The ONNX text detector, loaded once; a missing model quarantines image files, never skips redaction."""
         if self._detector is None and self._detector_error is None:
@@ -286,7 +293,7 @@ def process_file(path: Path, source: str, ctx: Context) -> FileResult:
             result.status, result.reason = "skipped", "no output of the requested formats for this object type"
             return result
         result.outputs = outputs
-        result.catalog = _catalog_rows(ds, report, outputs)
+        result.catalog = _catalog_rows(ds, report, outputs, ctx)
         result.status = "written"
     except Quarantined as e:
         result.reason = str(e)
@@ -299,22 +306,16 @@ def process_file(path: Path, source: str, ctx: Context) -> FileResult:
     return result
 
 
-def _catalog_rows(ds: Dataset, report: Any, outputs: list[OutputFile]) -> list[dict[str, Any]]:
-    """One row per JPEG frame for the image catalogue: pseudonymous ids and technical facts only."""
+def _catalog_rows(ds: Dataset, report: Any, outputs: list[OutputFile], ctx: Context) -> list[dict[str, Any]]:
+    """One row per JPEG frame for the image catalogue, built from the DE-IDENTIFIED dataset only."""
+    from .storage.records import record_from_dataset
     rows = []
-    spacing = ds.get("PixelSpacing") or ds.get("ImagerPixelSpacing")
     boxes = getattr(report, "boxes_total", None)
+    qa = "audited" if ctx.options.audit else "not-audited"
     for o in outputs:
         if o.kind != "jpg":
             continue
         frame = int(o.relpath.rsplit("_f", 1)[1][:-4]) - 1
-        rows.append({
-            "patient_id": str(ds.PatientID), "study_uid": str(ds.StudyInstanceUID),
-            "series_uid": str(ds.SeriesInstanceUID), "instance_uid": str(ds.SOPInstanceUID), "frame": frame,
-            "modality": str(ds.get("Modality", "")), "body_part": str(ds.get("BodyPartExamined", "")),
-            "exam_type": str(ds.get("StudyDescription", "") or ds.get("SeriesDescription", "")),
-            "rows": int(ds.get("Rows", 0) or 0), "columns": int(ds.get("Columns", 0) or 0),
-            "pixel_spacing": "\\".join(str(v) for v in spacing) if spacing else "",
-            "study_date": str(ds.get("StudyDate", "")), "redaction_boxes": boxes, "jpg_path": o.relpath,
-        })
+        rows.append(record_from_dataset(ds, frame=frame, jpg_path=o.relpath, model_version=ctx.model_version(),
+                                        redaction_boxes=boxes, qa_status=qa).as_row())
     return rows

@@ -2,7 +2,7 @@
 
 Walks INPUT, anonymises every DICOM file (header, pixels, reports), writes OUTPUT/dicom/<patient>/<study>/
 <series>/<instance>.dcm (and jpg/, mp4/), an audit trail and a quarantine beside OUTPUT. Re-running skips what
-is already done and gives identical outputs. Exit status: 0 all released, 3 something quarantined, 1 fatal, 2 usage.
+is already done and gives identical outputs. Exit status: 0 all released, 3 something quarantined, 4 PACS push incomplete, 1 fatal, 2 usage.
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ from .outputs import (AuditTrail, OutputError, Quarantine, ensure_writable, remo
                       write_atomic)
 from .pipeline import DEFAULT_MODEL, Context, process_file
 
-EXIT_OK, EXIT_FATAL, EXIT_USAGE, EXIT_QUARANTINED = 0, 1, 2, 3
+EXIT_OK, EXIT_FATAL, EXIT_USAGE, EXIT_QUARANTINED, EXIT_PUSH = 0, 1, 2, 3, 4
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -258,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     summary_path = trail.write_summary(summary)
     print_summary(summary, summary_path)
+    if "pacs_error" in summary:
+        return EXIT_PUSH
     return EXIT_QUARANTINED if runner.counts["quarantined"] else EXIT_OK
 
 
@@ -268,9 +270,17 @@ def _storage_steps(a: argparse.Namespace, out: Path, audit_dir: Path, runner: Ru
         from .storage.catalog import add_rows
         extra["jpg_db_rows"] = add_rows(a.jpg_db, runner.catalog_rows, out)
     if a.pacs:
+        from .storage.destination import PacsConfigError
         from .storage.pacs import push_output
-        extra["pacs"] = push_output(out, a.pacs, credentials_file=a.pacs_credentials,
-                                    ledger_dir=audit_dir, resume=a.resume_push)
+        from .storage.retry import PacsError
+        try:
+            extra["pacs"] = push_output(out, a.pacs, credentials_file=a.pacs_credentials,
+                                        ledger_dir=audit_dir, resume=a.resume_push)
+        except (PacsError, PacsConfigError) as e:
+            # nothing is lost: the files stay in OUTPUT and the ledger says what still has to go
+            extra["pacs_error"] = f"{type(e).__name__}: {e}"
+            print(f"error: PACS push incomplete: {e}\n  the anonymised files stay in {out}; "
+                  f"run again with --resume-push to send the rest", file=sys.stderr)
     return extra
 
 

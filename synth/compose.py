@@ -5,6 +5,7 @@ overlaps, shrink-to-fit) are layout logic; render.py only knows pixels.
 """
 from __future__ import annotations
 
+import dataclasses
 import random
 from dataclasses import dataclass
 
@@ -52,7 +53,7 @@ def choose_text(layout: Layout, fonts: tuple[FontInfo, ...], rng: random.Random,
     size = snap_size(font, int(round(rng.uniform(*t.size) * scale)))
     return TextChoice(font=font, size=size, aliased=rng.random() < t.aliased, color=tuple(rng.choice(t.colors)),
                       opacity=round(rng.uniform(*t.opacity), 3),
-                      stroke=1 if (not font.bold and size >= 16 and rng.random() < 0.1) else 0)
+                      stroke=1 if (not font.bold and size >= 16 and rng.random() < 0.1 and not font.bitmap) else 0)
 
 
 @dataclass
@@ -193,7 +194,9 @@ def compose(layout: Layout, ctx: FillContext, fonts: tuple[FontInfo, ...], w: in
     for i, block in enumerate(layout.blocks):
         if rng.random() >= block.p:
             continue
-        items, plate = place_block(block, i, ctx, style, w, h, rng, taken, n_frames)
+        own = rng.random() < layout.text.block_colors
+        bstyle = dataclasses.replace(style, color=tuple(rng.choice(layout.text.colors))) if own else style
+        items, plate = place_block(block, i, ctx, bstyle, w, h, rng, taken, n_frames)
         scene.items += items
         if plate:
             scene.plates.append(plate)

@@ -106,6 +106,11 @@ def _jpeg_frames(stored: np.ndarray, quality: int) -> tuple[list[bytes], np.ndar
     return blobs, np.stack(decoded)
 
 
+def jpeg_roundtrip(frames: np.ndarray, quality: int) -> np.ndarray:
+    """Frames after a lossy JPEG save/load (artefacts of screen grabbers and PACS exports)."""
+    return _jpeg_frames(frames, quality)[1]
+
+
 def sop_class(kind: str, n_frames: int, enc: Encoding) -> str:
     """SOP class UID for the exam's SOP key, frame count and encoding (IOD constraints of PS3.3)."""
     if kind in ("us", "us_mf"):

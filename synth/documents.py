@@ -22,7 +22,7 @@ from pydicom import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID, UID
 
-from synth.identity import Identity, format_date
+from synth.identity import Identity
 
 SOP_BASIC_TEXT_SR = "1.2.840.10008.5.1.4.1.1.88.11"
 SOP_COMPREHENSIVE_SR = "1.2.840.10008.5.1.4.1.1.88.33"

@@ -114,9 +114,10 @@ def mammo(rng: np.random.Generator, w: int, h: int) -> Frame:
     x0 = 0 if left else w
     breast = ((xx - x0) / (w * rng.uniform(0.55, 0.75))) ** 2 + ((yy - h / 2) / (h * 0.45)) ** 2 < 1
     img = np.zeros((h, w), np.float32)
-    tex = 120 + 45 * _noise(rng, h, w, 20) + 25 * _noise(rng, h, w, 6)
+    dist = np.clip(1 - np.abs(xx - x0) / (w * 0.75), 0, 1)      # denser tissue towards the chest wall
+    tex = 90 + 70 * dist + 30 * _noise(rng, h, w, 45) + 12 * _noise(rng, h, w, 12)
     img[breast] = tex[breast]
-    img = cv2.GaussianBlur(img, (0, 0), 1.0)
+    img = cv2.GaussianBlur(img, (0, 0), 2.0) + rng.normal(0, 2, (h, w)).astype(np.float32)
     return np.clip(img, 0, 255)
 
 

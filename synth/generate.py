@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image
 
 from synth.compose import compose
-from synth.dicomio import build_dataset, encode, parse_encoding
+from synth.dicomio import build_dataset, encode, jpeg_roundtrip, parse_encoding
 from synth.fonts import FontInfo, discover_fonts, font_fingerprint, select_fonts
 from synth.frames import cine_frames, make_frame
 from synth.identity import Identity, make_identity
@@ -99,6 +99,10 @@ def render_one(layout: Layout, fonts: tuple[FontInfo, ...], seed: int, index: in
         clean = np.repeat(clean[..., None], 3, axis=-1)      # grey anatomy, coloured overlay text
     backgrounds = cine_frames(clean, nrng, n_frames) if n_frames > 1 else [clean]
     display = np.stack([composite(b, scene, k) for k, b in enumerate(backgrounds)])
+    drawn = display          # text exactly as drawn (tests compare it with the clean frames)
+    artefacts = enc.compression != "jpeg" and rng.random() < layout.jpeg_artefacts
+    if artefacts:            # a lossy screen capture stored losslessly: ringing around the text
+        display = jpeg_roundtrip(display, rng.randint(35, 85))
     ds = build_dataset(identity, exam, enc, n_frames, h, w, rng)
     shown = encode(ds, display, enc, rng.randint(*layout.jpeg_quality))
     gt = {
@@ -107,7 +111,7 @@ def render_one(layout: Layout, fonts: tuple[FontInfo, ...], seed: int, index: in
         "encoding": enc.name, "transfer_syntax": str(ds.file_meta.TransferSyntaxUID),
         "photometric": str(ds.PhotometricInterpretation), "bits_stored": int(ds.BitsStored),
         "rows": h, "cols": w, "frames": n_frames, "frame_generator": frame_source,
-        "font": style.font.id, "font_file": style.font.path, "text_size": style.size, "aliased": style.aliased,
+        "jpeg_artefacts": artefacts, "font": style.font.id, "font_file": style.font.path, "text_size": style.size, "aliased": style.aliased,
         "split": split_hint(style.font, iid), "seed": seed, "index": index,
         "identity": identity_record(identity),
         "items": [{"text": it.text, "phi": it.phi, "kind": it.kind, "box": it.box, "chars": it.char_boxes(),
@@ -117,7 +121,7 @@ def render_one(layout: Layout, fonts: tuple[FontInfo, ...], seed: int, index: in
         "plates": [{"box": p.box, "color": list(p.color), "frames": p.frames} for p in scene.plates],
     }
     return {"id": iid, "ds": ds, "png": shown[0], "labels": yolo_lines(scene, w, h), "gt": gt, "identity": identity,
-            "clean": backgrounds, "scene": scene, "display": display}
+            "clean": backgrounds, "scene": scene, "display": drawn}
 
 
 def write_one(result: dict, out: Path) -> dict:

@@ -75,6 +75,7 @@ class TextStyleSpec:
     aliased: float = 0.3                # probability of drawing without antialiasing
     bold: float = 0.2                   # probability of picking a bold font
     opacity: tuple[float, float] = (1.0, 1.0)
+    block_colors: float = 0.25          # probability that a block draws its own colour (mixed-colour overlays)
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ class Layout:
     blocks: tuple[BlockSpec, ...]
     frames: tuple[int, int] = (1, 1)    # number of frames (cine when > 1)
     jpeg_quality: tuple[int, int] = (70, 95)
+    jpeg_artefacts: float = 0.15        # probability of a lossy JPEG round trip before a lossless encoding
     sample_p: float = 0.0               # probability of a clean public sample frame instead of ``frame``
     sample_modalities: tuple[str, ...] = ()
 
@@ -139,13 +141,15 @@ def parse_layout(raw: dict) -> Layout:
     text = TextStyleSpec(
         size=tuple(t.get("size", (12, 18))), fonts=t.get("fonts", "any"),
         colors=tuple(tuple(c) for c in t.get("colors", [[255, 255, 255]])), aliased=float(t.get("aliased", 0.3)),
-        bold=float(t.get("bold", 0.2)), opacity=tuple(t.get("opacity", (1.0, 1.0))))
+        bold=float(t.get("bold", 0.2)), opacity=tuple(t.get("opacity", (1.0, 1.0))),
+        block_colors=float(t.get("block_colors", 0.25)))
     return Layout(
         family=raw["family"], description=raw.get("description", ""), exam_types=tuple(raw["exam_types"]),
         frame=raw["frame"], sizes=tuple(tuple(s) for s in raw["sizes"]), scale=tuple(raw.get("scale", (1.0, 1.0))),
         color=raw.get("color", "mono"), encodings=tuple(raw["encodings"]), text=text,
         blocks=tuple(_block(b) for b in raw["blocks"]), frames=tuple(raw.get("frames", (1, 1))),
         jpeg_quality=tuple(raw.get("jpeg_quality", (70, 95))),
+        jpeg_artefacts=float(raw.get("jpeg_artefacts", 0.15)),
         sample_p=float(raw.get("samples", {}).get("p", 0.0)),
         sample_modalities=tuple(raw.get("samples", {}).get("modalities", ())))
 

@@ -190,12 +190,14 @@ def correct_header(orig: Dataset) -> Dataset:
     ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = KEYRING.uid(orig.SOPInstanceUID)
     ds.StudyInstanceUID = KEYRING.uid(orig.StudyInstanceUID)
     ds.SeriesInstanceUID = KEYRING.uid(orig.SeriesInstanceUID)
-    ds.PatientName = KEYRING.token("name", str(orig.PatientName))
-    ds.PatientID = KEYRING.token("id", str(orig.PatientID))
-    shift = timedelta(days=-(1 + KEYRING._digest("date", str(orig.PatientID))[0] % 700))
+    ds.PatientName = KEYRING.token("name", str(orig.get("PatientName", "")))
+    ds.PatientID = KEYRING.token("id", str(orig.get("PatientID", "")))
+    shift = timedelta(days=-(1 + KEYRING._digest("date", str(orig.get("PatientID", "")))[0] % 700))
     for kw in ("StudyDate", "SeriesDate", "ContentDate"):
-        d = date(int(orig[kw].value[:4]), int(orig[kw].value[4:6]), int(orig[kw].value[6:8])) + shift
-        setattr(ds, kw, d.strftime("%Y%m%d"))
+        value = str(orig.get(kw, "") or "")
+        if len(value) == 8 and value.isdigit():
+            d = date(int(value[:4]), int(value[4:6]), int(value[6:8])) + shift
+            setattr(ds, kw, d.strftime("%Y%m%d"))
     ds.PatientIdentityRemoved = "YES"
     ds.DeidentificationMethod = "medanon test redactor"
     ds.BurnedInAnnotation = "NO"
@@ -203,7 +205,8 @@ def correct_header(orig: Dataset) -> Dataset:
 
 
 def blank_boxes(orig: Dataset, items: list[dict], part: str = "full") -> np.ndarray:
-    """The original pixels with each personal-data box (grown by MARGIN) set to 0; part='left' blanks the left half."""
+    """The original pixels with each personal-data box (grown by MARGIN) set to 0; part='left' blanks the first half
+    in reading order (left half; bottom half of text rotated by 90 degrees)."""
     arr = orig.pixel_array.copy()
     frames = arr if int(orig.get("NumberOfFrames", 1)) > 1 else arr[None]
     for it in items:
@@ -211,19 +214,28 @@ def blank_boxes(orig: Dataset, items: list[dict], part: str = "full") -> np.ndar
             continue
         x0, y0, x1, y1 = it["box"]
         x0, y0, x1, y1 = max(0, x0 - MARGIN), max(0, y0 - MARGIN), x1 + MARGIN, y1 + MARGIN
-        if part == "left":
+        if part == "left" and int(it.get("angle", 0)) % 180 == 90:   # vertical text: the first half it reads
+            y0 = y0 + (y1 - y0) // 2
+        elif part == "left":
             x1 = x0 + (x1 - x0) // 2
         frames[:, y0:y1, x0:x1] = 0
     return frames if int(orig.get("NumberOfFrames", 1)) > 1 else frames[0]
 
 
 def redact(case: Planted, mode: str) -> Dataset:
-    """mode: correct | no_pixels (header right, pixels untouched) | half_box | header_copied."""
+    """mode: correct | no_pixels (header right, pixels untouched) | half_box | header_copied.
+
+    Pixels are written uncompressed (colour as RGB) whatever the input's encoding."""
     orig = pydicom.dcmread(case.path)
     items = json.loads(case.gt_path.read_text(encoding="utf-8"))["items"]
     pixels = {"correct": "full", "no_pixels": None, "half_box": "left", "header_copied": "full"}[mode]
     out = orig.copy() if mode == "header_copied" else correct_header(orig)
     arr = orig.pixel_array if pixels is None else blank_boxes(orig, items, pixels)
+    out.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    if int(orig.get("SamplesPerPixel", 1)) == 3:
+        out.PhotometricInterpretation, out.PlanarConfiguration = "RGB", 0
+    elif str(orig.PhotometricInterpretation) == "PALETTE COLOR":
+        raise ValueError("palette colour inputs are not supported by the test redactor")
     out.PixelData = np.ascontiguousarray(arr).tobytes()
     return out
 

@@ -1,5 +1,5 @@
 """A real local Orthanc for the tests, started and stopped through scripts/orthanc.sh (the same script developers
-use). Import the fixtures into a test module: `from orthanc_fixture import orthanc, empty_orthanc  # noqa: F401`."""
+use). A test module loads it with `pytest_plugins = ["orthanc_fixture"]`: one Orthanc per session."""
 from __future__ import annotations
 
 import shutil

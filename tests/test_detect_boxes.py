@@ -52,3 +52,13 @@ def test_to_rgb_and_crop():
     assert c.shape == (5, 5, 3) and c[0, 0, 0] == 2 and c[4, 4, 0] == 0
     with pytest.raises(ValueError):
         to_rgb(g.astype(np.uint16))
+
+
+def test_detector_never_imports_torch_or_ultralytics():
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np; from inference.detect import TextDetector, ModelError; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'ultralytics', 'torchvision')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]"

@@ -174,7 +174,7 @@ def test_thousand_files_with_one_corrupt(tmp_path, monkeypatch, capsys):
     assert len(list((tmp_path / "out.quarantine").rglob("reason.json"))) == 1
 
 
-@pytest.mark.parametrize("cut", [200, 300, 700, 2000, 5000, -100])
+@pytest.mark.parametrize("cut", [200, 300, 700, 2000, 5000, 30000])
 def test_truncated_image_is_quarantined_wherever_it_is_cut(tmp_path, monkeypatch, cut):
     """pydicom reads a file cut at an element boundary without complaint: the pipeline must not."""
     monkeypatch.setenv("MEDANON_KEY", "k" * 32)

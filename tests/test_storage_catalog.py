@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pydicom
 import pytest
 
 from inference.storage.catalog import Catalog, CatalogError, QueryFilter, add_rows, build_catalog, export_rows
@@ -162,3 +163,13 @@ def test_generic_fallback_upsert_is_idempotent(tree, tmp_path, monkeypatch):
     for _ in range(2):
         assert build_catalog(tree.root, db).frames == tree.frame_count
     assert Catalog(db).count() == tree.frame_count
+
+
+def test_record_from_dataset_round_trips_through_dict(tree):
+    """The pipeline may hand either dicts or record_from_dataset(...).as_row(): both give the same record."""
+    from inference.storage.records import record_from_dataset
+    w = tree.of(modality="US", patient_id="PAT-A")[0]
+    rec = record_from_dataset(pydicom.dcmread(w.dicom), frame=2, jpg_path="jpg/x_f0003.jpg", redaction_boxes=1,
+                              model_version="m1", qa_status="pass")
+    assert CatalogRecord.from_dict(rec.as_row()) == rec
+    assert (rec.pixel_spacing_row, rec.study_date, rec.exam_type) == (0.25, dt.date(2024, 3, 5), "CT THORAX")

@@ -6,13 +6,15 @@ import json
 import os
 import stat
 import subprocess
+from pathlib import Path
 
 import pytest
 import requests
 
-from orthanc_fixture import SCRIPT, empty_orthanc, orthanc  # noqa: F401  (pytest fixtures)
 
 pytestmark = pytest.mark.orthanc
+pytest_plugins = ["orthanc_fixture"]   # one Orthanc for the whole session, whichever modules run
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "orthanc.sh"
 
 
 def test_orthanc_is_locked_down(empty_orthanc):

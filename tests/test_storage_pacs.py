@@ -18,12 +18,12 @@ from inference.storage.ledger import PushLedger
 from inference.storage.pacs import PushOptions, ledger_path, push
 from inference.storage.pacs import main as pacs_main
 from inference.storage.retry import PacsAuthError, PacsUnavailable, RetryPolicy
-from orthanc_fixture import empty_orthanc, orthanc  # noqa: F401  (pytest fixtures)
 from storage_fixtures import make_output_tree
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = PushOptions(batch_size=3, retry=RetryPolicy(attempts=2, base_delay_s=0.05))
 pytestmark = pytest.mark.orthanc
+pytest_plugins = ["orthanc_fixture"]   # one Orthanc for the whole session, whichever modules run
 
 
 @pytest.fixture(scope="module")
@@ -210,3 +210,32 @@ def test_refused_instance_is_failed_not_lost(empty_orthanc, out, capsys):
     assert pacs_main(["push", str(out), "--pacs", empty_orthanc.dicom_url, "--resume", "--retries", "1"]) == 1
     with PushLedger(ledger_path(out)) as ledger:
         assert ledger.instances(parse_destination(empty_orthanc.dicom_url).url, ["failed"])[0].sop_uid == "2.25.4242"
+
+
+def test_backoff_doubles_then_gives_up():
+    from inference.storage.retry import TransientError, with_retries
+    waits, calls = [], []
+
+    def flaky():
+        calls.append(1)
+        if len(calls) < 4:
+            raise TransientError("connection refused")
+        return "ok"
+
+    policy = RetryPolicy(attempts=4, base_delay_s=0.5, max_delay_s=1.5)
+    assert with_retries(flaky, policy, "test", sleep=waits.append) == "ok"
+    assert waits == [0.5, 1.0, 1.5]
+    calls.clear()
+    with pytest.raises(PacsUnavailable, match="failed 3 times, last: connection refused"):
+        with_retries(flaky, RetryPolicy(attempts=3, base_delay_s=0.5), "test", sleep=waits.append)
+
+
+def test_batches_respect_count_and_bytes(out):
+    from inference.storage.pacs import batches, scan_output
+    items, unreadable = scan_output(out)
+    assert len(items) == 7 and unreadable == []
+    assert [len(b) for b in batches(items, out, 3, 1 << 30)] == [3, 3, 1]
+    sizes = [(out / i.relpath).stat().st_size for i in items]
+    small = max(sizes) + 1            # every batch under this many bytes, a big file alone
+    for batch in batches(items, out, 50, small):
+        assert len(batch) == 1 or sum((out / i.relpath).stat().st_size for i in batch) <= small

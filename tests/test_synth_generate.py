@@ -153,3 +153,16 @@ def test_dciodvfy_has_no_errors(tmp_path):
         out = subprocess.run(["dciodvfy", "-new", str(f)], capture_output=True, text=True)
         errors = [l for l in (out.stdout + out.stderr).splitlines() if l.startswith("Error")]
         assert not errors, (f.name, errors)
+
+
+@pytest.mark.skipif(__import__("synth.generate", fromlist=["x"]).documents_module() is None,
+                    reason="synth.documents not written yet")
+def test_documents_hook_same_identity(tmp_path):
+    generate_main(["--out", str(tmp_path), "--n", "1", "--seed", "6", "--families", "us_banner",
+                   "--documents-every", "1"])
+    gt = json.loads((tmp_path / "gt" / "s6_000000.json").read_text(encoding="utf-8"))
+    docs = sorted((tmp_path / "documents" / "s6_000000").glob("*.dcm"))
+    assert docs
+    for d in docs:
+        ds = pydicom.dcmread(d, stop_before_pixels=True)
+        assert str(ds.PatientName) == gt["identity"]["name"], d.name

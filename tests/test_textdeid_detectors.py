@@ -49,6 +49,10 @@ def test_patient_name_any_order_case_and_line_split_becomes_one_pseudonym(jonas,
     assert out == f"Pacientas {KEY.patient_name('Petraitis^Jonas')} atvyko."
 
 
+def test_patient_initials_alone(jonas):
+    assert kinds(jonas, "Apžiūrėjo J.P. ir P. J.; kitas A.B.") == [("PATIENT_NAME", "J.P."), ("PATIENT_NAME", "P. J.")]
+
+
 def test_patient_name_inflected_and_without_diacritics():
     td = TextDeidentifier(HeaderIdentity("Žemaitienė^Rūta", "P-1", "19550101"), KEY)
     for text in ("Žemaitienės", "ZEMAITIENE", "Zemaitienei", "Rūtos", "RUTA", "ruta"):
@@ -89,6 +93,10 @@ def test_dates_in_every_layout_shift_by_the_patient_offset(text, expected):
     object.__setattr__(td, "date_offset", -10)
     assert kinds(td, f"Data: {text}.") == [("DATE", text)]
     assert td.scrub(f"Data: {text}.") == f"Data: {expected}."
+
+
+def test_day_and_month_without_year_is_redacted(jonas):
+    assert jonas.scrub("Atvyko lapkričio 5 d. ryte") == "Atvyko [REDACTED-DATE] ryte"
 
 
 def test_date_offset_is_the_header_engines(jonas):
@@ -178,3 +186,16 @@ def test_fold_maps_back_to_the_original():
     assert ft.folded == "zemaite fi azuolas"
     assert ft.to_original(0, 7) == (0, 7)
     assert fold("Šarūnas") == "sarunas"
+
+
+def test_scrub_fits_a_vr_length(jonas):
+    text = "J. Petraitis 38004121234"
+    full = jonas.scrub(text)
+    assert "[REDACTED-ID]" in full or "[REDACTED-PERSONAL_CODE]" in full
+    short = jonas.scrub(text, max_len=16)
+    assert len(short) <= 16 and "Petraitis" not in short and "3800412" not in short
+
+
+def test_scrubbing_twice_keeps_the_replacements(jonas):
+    once = jonas.scrub("Pacientas Jonas Petraitis, tel. +370 612 34567, Dr. Kowalczyk.")
+    assert jonas.scrub(once) == once

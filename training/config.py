@@ -36,6 +36,7 @@ class TrainParams:
     tile: int = 320
     tiles_per_image: int = 6
     epochs: int = 20
+    hours: float = 0.0  # > 0: wall-clock budget; ultralytics re-fits the epoch count (and LR schedule) to it
     batch: int = 16
     patience: int = 100
     mosaic: float = 1.0

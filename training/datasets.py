@@ -20,8 +20,6 @@ def generator_cmd(sp: SynthParams, out: Path, heldout: bool) -> list[str]:
     """The generator call for one of the two sets."""
     n, seed = (sp.heldout_n, sp.heldout_seed) if heldout else (sp.train_n, sp.train_seed)
     cmd = [sys.executable, "-m", sp.generator, "--out", str(out), "--n", str(n), "--seed", str(seed)]
-    if sp.generator == "training.interim_synth":  # the temporary stand-in knows its own split
-        return cmd + (["--heldout"] if heldout else [])
     if sp.heldout_families:
         cmd += ["--families" if heldout else "--exclude-families", *sp.heldout_families]
     if sp.heldout_fonts:  # font ids/globs, or "held-out" = synth's own held-out font families

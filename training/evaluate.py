@@ -99,18 +99,31 @@ class ImageResult:
     nontext_px_margin: int
     blanked_nontext_px_margin: int
     missed: list[dict] = field(default_factory=list)
+    by_size: dict[str, Tally] = field(default_factory=dict)
+
+
+SIZE_BUCKETS = ((10, "<10px"), (14, "10-13px"), (20, "14-19px"), (1e9, ">=20px"))
+
+
+def size_bucket(box: list[float]) -> str:
+    """Text thickness (line height; line width for vertical labels) bucket: small text is the hard case."""
+    t = min(box[2] - box[0], box[3] - box[1])
+    return next(name for limit, name in SIZE_BUCKETS if t < limit)
 
 
 def score_image(gt: dict, dets: np.ndarray, height: int, width: int) -> ImageResult:
     """Compare one image's detections (already margin-grown) with its ground-truth items."""
     mask = box_mask(dets, height, width)
     t = Tally()
+    by_size: dict[str, Tally] = defaultdict(Tally)
     missed = []
     text_tight = np.zeros((height, width), bool)
     text_grown = np.zeros((height, width), bool)
     centres = dets[:, :2] * 0.5 + dets[:, 2:4] * 0.5 if len(dets) else np.zeros((0, 2))
     on_text = np.zeros(len(dets), bool)
     for it in gt["items"]:
+        if it.get("frames") is not None and 0 not in it["frames"]:
+            continue  # the PNG is frame 0; this item is drawn on other frames only
         b = it["box"]
         bh = b[3] - b[1]
         g = [b[0] - bh / 2, b[1] - bh / 2, b[2] + bh / 2, b[3] + bh / 2]
@@ -118,21 +131,22 @@ def score_image(gt: dict, dets: np.ndarray, height: int, width: int) -> ImageRes
         text_grown[box_mask(np.array([g]), height, width)] = True
         if len(dets):
             on_text |= (centres[:, 0] >= g[0]) & (centres[:, 0] <= g[2]) & (centres[:, 1] >= g[1]) & (centres[:, 1] <= g[3])
-        chars = it.get("chars") or [b]
+        chars = [c for c in (it.get("chars") or [b]) if c is not None]  # None = whitespace
         ok = [covered(mask, c) for c in chars]
         all_ok = all(ok)
         t.text_items += 1
         t.text_found += all_ok
         if it.get("phi"):
-            t.items += 1
-            t.found += all_ok
-            t.chars += len(ok)
-            t.chars_found += sum(ok)
+            for tl in (t, by_size[size_bucket(b)]):
+                tl.items += 1
+                tl.found += all_ok
+                tl.chars += len(ok)
+                tl.chars_found += sum(ok)
             if not all_ok:
                 missed.append({"text": it.get("text", ""), "kind": it.get("kind"), "box": b,
                                "chars": [c for c, o in zip(chars, ok) if not o]})
     return ImageResult(t, len(dets), int(on_text.sum()), int((~text_tight).sum()), int((mask & ~text_tight).sum()),
-                       int((~text_grown).sum()), int((mask & ~text_grown).sum()), missed)
+                       int((~text_grown).sum()), int((mask & ~text_grown).sum()), missed, dict(by_size))
 
 
 def read_manifest(data: Path) -> dict[str, dict]:
@@ -172,16 +186,16 @@ def draw_example(img: np.ndarray, dets: np.ndarray, res: ImageResult) -> np.ndar
 
 
 def evaluate(data: Path, detector, confs: list[float] | None = None, examples_dir: Path | None = None,
-             n_examples: int = 6, conf: float | None = None) -> dict:
+             n_examples: int = 6, conf: float | None = None, margins: list[float] | None = None) -> dict:
     """Run the detector over every gt/*.json image of data/; returns the metrics dict (see module doc)."""
     from inference.detect.boxes import grow  # noqa: PLC0415
 
     manifest = read_manifest(data)
     s = detector.settings
-    op = s.conf if conf is None else conf  # the operating point reported as the main result
-    confs = sorted(set(confs or []) | {op})
-    per_conf = {c: {"all": Tally(), "family": defaultdict(Tally), "exam": defaultdict(Tally),
-                    "preds": 0, "on_text": 0, "nt": 0, "bnt": 0, "ntm": 0, "bntm": 0} for c in confs}
+    op = (s.conf if conf is None else conf, s.margin_rel)  # the operating point reported as the main result
+    points = sorted({(c, m) for c in set(confs or []) | {op[0]} for m in set(margins or []) | {op[1]}})
+    per_conf = {c: {"all": Tally(), "family": defaultdict(Tally), "exam": defaultdict(Tally), "size": defaultdict(Tally),
+                    "preds": 0, "on_text": 0, "nt": 0, "bnt": 0, "ntm": 0, "bntm": 0} for c in points}
     gts = sorted((data / "gt").glob("*.json"))
     if not gts:
         raise SystemExit(f"no ground truth under {data}/gt")
@@ -195,13 +209,15 @@ def evaluate(data: Path, detector, confs: list[float] | None = None, examples_di
         raw = detector.detect_raw(img)  # at the model's conf; lower sweep values need a lower-conf detector
         fam = _pick(row, gt, "family", "layout", "layout_family")
         exam = _pick(row, gt, "exam", "exam_type", "modality")
-        for c in confs:
-            dets = grow(raw[raw[:, 4] >= c], s.margin_rel, s.margin_min, w, h)
+        for c in points:
+            dets = grow(raw[raw[:, 4] >= c[0]], c[1], s.margin_min, w, h)
             r = score_image(gt, dets, h, w)
             a = per_conf[c]
             a["all"].add(r.tally)
             a["family"][fam].add(r.tally)
             a["exam"][exam].add(r.tally)
+            for k, v in r.by_size.items():
+                a["size"][k].add(v)
             a["preds"] += r.preds
             a["on_text"] += r.preds_on_text
             a["nt"] += r.nontext_px
@@ -221,14 +237,16 @@ def evaluate(data: Path, detector, confs: list[float] | None = None, examples_di
                 "precision": _ratio(a["on_text"], a["preds"]), "predicted_boxes": a["preds"],
                 "over_redaction": _ratio(a["bnt"], a["nt"]), "over_redaction_beyond_margin": _ratio(a["bntm"], a["ntm"]),
                 "per_family": {k: v.summary() for k, v in sorted(a["family"].items())},
-                "per_exam": {k: v.summary() for k, v in sorted(a["exam"].items())}}
+                "per_exam": {k: v.summary() for k, v in sorted(a["exam"].items())},
+                "per_text_size": {k: a["size"][k].summary() for _, k in SIZE_BUCKETS if k in a["size"]}}
 
     main = pack(per_conf[op])
     main["images"] = len(gts)
     main["settings"] = dataclasses.asdict(s)
     main["missed"] = missed_log[:200]
-    if len(confs) > 1:
-        main["sweep"] = {str(c): {k: v for k, v in pack(per_conf[c]).items() if not k.startswith("per_")} for c in confs}
+    if len(points) > 1:
+        main["sweep"] = {f"conf={c},margin={m}": {k: v for k, v in pack(per_conf[(c, m)]).items() if not k.startswith("per_")}
+                         for c, m in points}
     return main
 
 
@@ -238,7 +256,7 @@ def log_to_mlflow(params: Params, metrics: dict, model: Path, examples: Path) ->
 
     with mlflow_run("evaluate", flat(params)) as mlflow:
         scalars = {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and v is not None}
-        for group in ("per_family", "per_exam"):
+        for group in ("per_family", "per_exam", "per_text_size"):
             for name, m in metrics[group].items():
                 for k in ("instance_recall", "char_recall", "instances"):
                     if m.get(k) is not None:
@@ -257,6 +275,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--model", type=Path, default=None)
     ap.add_argument("--out", type=Path, default=None, help="metrics json (default: params evaluate.metrics)")
     ap.add_argument("--sweep", type=float, nargs="*", default=None, help="extra confidence thresholds to report")
+    ap.add_argument("--sweep-margin", type=float, nargs="*", default=None, help="extra margins (x box thickness)")
     ap.add_argument("--no-mlflow", action="store_true")
     a = ap.parse_args(argv)
     params = load_params(a.params)
@@ -273,7 +292,7 @@ def main(argv: list[str] | None = None) -> None:
         import shutil  # noqa: PLC0415
 
         shutil.rmtree(examples)
-    metrics = evaluate(data, det, a.sweep, examples, params.evaluate.examples, conf=base.conf)
+    metrics = evaluate(data, det, a.sweep, examples, params.evaluate.examples, conf=base.conf, margins=a.sweep_margin)
     metrics["settings"]["conf"] = base.conf
     metrics["target_recall"] = params.evaluate.target_recall
     metrics["instances_needed_for_target_zero_misses"] = instances_needed(params.evaluate.target_recall)
@@ -287,9 +306,11 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  family {fam:24s} n={m['instances']:5d} recall={m['instance_recall']} char={m['char_recall']}")
     for ex, m in metrics["per_exam"].items():
         print(f"  exam   {ex:24s} n={m['instances']:5d} recall={m['instance_recall']} char={m['char_recall']}")
+    for sz, m in metrics["per_text_size"].items():
+        print(f"  size   {sz:24s} n={m['instances']:5d} recall={m['instance_recall']} char={m['char_recall']}")
     if "sweep" in metrics:
         for c, m in metrics["sweep"].items():
-            print(f"  conf {c:6s} recall={m['instance_recall']} char={m['char_recall']} prec={m['precision']} over={m['over_redaction']}")
+            print(f"  {c:22s} recall={m['instance_recall']} char={m['char_recall']} prec={m['precision']} over={m['over_redaction']}")
     if not a.no_mlflow:
         log_to_mlflow(params, metrics, model, examples)
 

@@ -78,6 +78,7 @@ def train(params: Params, resume: bool = False, skip_tiles: bool = False) -> Pat
         patience=tp.patience, mosaic=tp.mosaic, close_mosaic=tp.close_mosaic, scale=tp.scale_aug,
         fliplr=0.0, degrees=0.0, translate=0.1, hsv_h=0.015, hsv_s=0.5, hsv_v=0.4, plots=False,
         cache="ram", save_period=-1, verbose=True, amp=False, deterministic=False, rect=False,
+        **({"time": tp.hours} if tp.hours > 0 else {}),
     )
     return run / "weights" / "best.pt"
 

@@ -96,8 +96,13 @@ def _textdeid_finder():
             _FINDER = False
             return None
         from inference.keys import Keyring
-        try:  # no identity: only its generic detectors; the key only matters for scrub(), never for find()
-            _FINDER = TextDeidentifier(None, Keyring(b"medanon-audit-find-only-not-a-secret")).find
+        from inference.textdeid import TextDeidOptions
+        # no identity: only its generic detectors; the key only matters for scrub(), never for find().
+        # Titled names and addresses are left out: on OCR'd overlay labels ('Patient Name:', 'PR 202 ms') they
+        # fire on the label itself once the value is blanked; the auditor's own address pattern stays.
+        options = TextDeidOptions(titled_names=False, addresses=False)
+        try:
+            _FINDER = TextDeidentifier(None, Keyring(b"medanon-audit-find-only-not-a-secret"), options).find
         except (TypeError, AttributeError, ValueError):  # its contract needs an identity: our own patterns remain
             _FINDER = False
     return _FINDER or None

@@ -16,9 +16,9 @@ class DocumentError(RuntimeError):
 def pdf_texts(ds: Dataset) -> list[tuple[str, str]]:
     """(where, text) pairs: one per page of text and one per metadata field. Empty if the object has no PDF."""
     data = ds.get("EncapsulatedDocument")
-    if data is None or not data.value:
+    if not data:
         return []
-    raw = bytes(data.value)
+    raw = bytes(data)
     if b"%PDF" not in raw[:1024]:
         mime = str(ds.get("MIMETypeOfEncapsulatedDocument", ""))
         return [("EncapsulatedDocument", raw.decode("utf-8", errors="replace"))] if "text" in mime else []

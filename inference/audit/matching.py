@@ -84,7 +84,7 @@ def mask(text: str) -> str:
 class ValueMatcher:
     """Finds original personal values in free text, tolerant to OCR noise and partial redaction."""
 
-    def __init__(self, values: list[PersonalValue], threshold: float = 85.0, min_fragment: int = 4):
+    def __init__(self, values: list[PersonalValue], threshold: float = 85.0, min_fragment: int = 5):
         self.threshold = threshold
         self.min_fragment = min_fragment
         self.values = [v for v in _dedupe(values) if _alnum_len(v.folded) >= 2]
@@ -128,9 +128,9 @@ class ValueMatcher:
                 return Match(v, _partial(flat, word), word)     # value glued to other text
             if size < self.min_fragment or size >= len(flat) or size < 0.4 * len(flat):
                 continue
-            score = _partial(word, flat)
+            score = _end_score(word, flat)
             if score >= max(self.threshold, 90.0):
-                return Match(v, score, word)                    # piece of the value (half redacted)
+                return Match(v, score, word)                    # what a partly blanked box leaves: a head or a tail
         return None
 
     def _match_digits(self, v: PersonalValue, line: str, fragments: bool) -> Match | None:
@@ -159,6 +159,12 @@ class ValueMatcher:
         if alnum and not alnum.isdigit() and len(alnum) >= 4 and alnum in line.replace(" ", ""):
             return Match(v, 100.0, alnum)
         return None
+
+
+def _end_score(fragment: str, value: str) -> float:
+    """Similarity of a fragment to the start or the end of a value (a partly blanked text keeps one of those)."""
+    n = len(fragment)
+    return max(_ratio(fragment, value[:n]), _ratio(fragment, value[-n:]))
 
 
 def _date_forms(text: str) -> set[str]:

@@ -18,7 +18,7 @@ class AuditOptions:
     flag_any_text: bool = False         # flag ANY legible text left in pixels, not only personal data
     ocr_min_score: float = 0.5          # OCR line confidence below this is not 'legible'
     fuzzy_threshold: float = 85.0       # 0-100 similarity for a personal value to count as found
-    min_fragment: int = 4               # shortest OCR fragment (alnum chars) matched against a longer value
+    min_fragment: int = 5               # shortest OCR fragment (alnum chars) matched against a longer value
     max_frames: int | None = None       # None = OCR every frame; N = at most N frames, evenly spaced
     allow_private_tags: bool = False    # basic profile removes private elements; True if a safe-private option is used
     stop_at_first: bool = False         # release gate: stop at the first reason (faster), report keeps going

@@ -9,3 +9,16 @@ engine neither dummies them nor cleans their text a second time (a second date s
 
 class DocumentError(ValueError):
     """The object's content cannot be fully de-identified: the pipeline quarantines it with this reason."""
+
+
+def keep_tags(handler: str) -> frozenset[int]:
+    """The ``keep_tags`` the header engine needs after the content handler ``handler`` ran (empty for others)."""
+    if handler == "sr":
+        from .sr import KEEP_TAGS
+    elif handler == "pdf":
+        from .pdf import KEEP_TAGS
+    elif handler == "waveform":
+        from .waveform import KEEP_TAGS
+    else:
+        return frozenset()
+    return KEEP_TAGS

@@ -24,6 +24,8 @@ from ..textdeid.fold import fold
 
 DATA = Path(__file__).parent / "data" / "observer_concepts.yaml"
 TEXT_VRS = {"LO", "LT", "ST", "UT", "SH", "UC"}
+# scrubbed by their own handler (a second scrub would shift dates twice)
+ALREADY_SCRUBBED = frozenset({"TextValue", "UnformattedTextValue", "CodeMeaning", "CodeValue", "LongCodeValue"})
 _SPLIT = re.compile(r"[\^=\s,;.\-]+")
 
 
@@ -88,6 +90,8 @@ class ItemCleaner:
         for seq in ("ConceptNameCodeSequence", "ConceptCodeSequence"):
             for code in item.get(seq, []) or []:
                 self._clean_code(code)
+        if "CodeMeaning" in item:                 # a code item reached by the tree walk (units, modifiers...)
+            self._clean_code(item)
         if self.uids_and_dates:
             self._uids_and_dates(item)
         self._other_text(item)
@@ -120,7 +124,7 @@ class ItemCleaner:
     def _other_text(self, item: Dataset) -> None:
         """Any other free text in the item itself (not sequences) is scrubbed too: nothing slips by."""
         for elem in item:
-            if elem.VR in TEXT_VRS and elem.keyword not in ("TextValue",) and elem.value:
+            if elem.VR in TEXT_VRS and elem.keyword not in ALREADY_SCRUBBED and elem.value:
                 if elem.VM > 1:
                     elem.value = [self.scrub(v) for v in elem.value]
                 else:

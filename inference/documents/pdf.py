@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import io
 import re
+import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +41,7 @@ class PdfOptions:
     dpi: int = 200
     margin_px: int = 4              # painted around every box: anti-aliased glyph edges must go too
     max_pages: int = 200            # a longer 'report' is suspicious and slow: quarantine instead
+    max_pixels: int = 40_000_000    # per page: posters/drawings are rendered at a lower dpi to bound memory
     fill: int = 0                   # black boxes
 
 
@@ -91,12 +93,16 @@ def redact_pdf(data: bytes, textdeid: TextDeidentifier, detector: Any = None,
     n_pages = len(doc)
     if n_pages == 0 or n_pages > options.max_pages:
         raise DocumentError(f"PDF has {n_pages} pages (allowed 1..{options.max_pages})")
-    scale = options.dpi / 72.0
+    # one scale for the document (the rebuilt PDF has one resolution), lowered for huge pages to bound memory
+    largest = max(w * h for w, h in (doc.get_page_size(i) for i in range(n_pages)))
+    scale = min(options.dpi / 72.0, (options.max_pixels / max(largest, 1.0)) ** 0.5)
     images: list[Image.Image] = []
     found = detected = empty_pages = 0
     for i in range(n_pages):
         page = doc[i]
-        image = page.render(scale=scale).to_pil().convert("RGB")
+        # annotations and form fields are not drawn: their text is not in the text layer, so it could not be
+        # located; leaving them out removes them (a report's content lives in the page itself)
+        image = page.render(scale=scale, may_draw_forms=False, draw_annots=False).to_pil().convert("RGB")
         text_boxes, n_chars = _identifier_boxes(page, image.size, textdeid)
         if n_chars == 0:
             empty_pages += 1
@@ -113,9 +119,9 @@ def redact_pdf(data: bytes, textdeid: TextDeidentifier, detector: Any = None,
     if empty_pages and detector is None:
         raise DocumentError(f"{empty_pages} PDF page(s) without a text layer and no pixel detector: drawn text "
                             "cannot be found")
-    out = images_to_pdf(images, options.dpi)
+    out = images_to_pdf(images, scale * 72.0)
     verify_clean_pdf(out)
-    actions = [f"pdf: {n_pages} page(s) rasterised at {options.dpi} dpi, {found} text-layer identifier box(es)"
+    actions = [f"pdf: {n_pages} page(s) rasterised at {scale * 72:.0f} dpi, {found} text-layer identifier box(es)"
                f" and {detected} detector box(es) painted, rebuilt image-only (no text layer, metadata, "
                "attachments or scripts)"]
     return out, actions
@@ -178,12 +184,14 @@ def _paint(image: Image.Image, boxes: list[tuple[float, float, float, float]], o
                        fill=(options.fill,) * 3)
 
 
-def images_to_pdf(images: list[Image.Image], dpi: int) -> bytes:
+def images_to_pdf(images: list[Image.Image], dpi: float) -> bytes:
     """One page per image, physical size from the DPI; Pillow writes no text layer and no document info
     beyond its producer line."""
     buf = io.BytesIO()
     first, rest = images[0], images[1:]
-    first.save(buf, "PDF", resolution=float(dpi), save_all=True, append_images=rest, quality=90)
+    fixed = time.gmtime(946684800)         # 2000-01-01: deterministic output, no run time inside
+    first.save(buf, "PDF", resolution=float(dpi), save_all=True, append_images=rest, quality=90,
+               creationDate=fixed, modDate=fixed)
     return buf.getvalue()
 
 
@@ -196,8 +204,9 @@ def verify_clean_pdf(data: bytes) -> None:
     and an Info dictionary with nothing but producer/dates."""
     from pypdf import PdfReader
 
+    structure = re.sub(rb"stream\r?\n.*?endstream", b"", data, flags=re.S)   # page images may hold any bytes
     for marker in _FORBIDDEN:
-        if re.search(re.escape(marker) + rb"(?![A-Za-z])", data):
+        if re.search(re.escape(marker) + rb"(?![A-Za-z])", structure):
             raise DocumentError(f"rebuilt PDF still contains {marker.decode()}")
     reader = PdfReader(io.BytesIO(data))
     for i, page in enumerate(reader.pages):

@@ -15,7 +15,7 @@ from typing import Callable
 
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
-from pydicom.datadict import tag_for_keyword
+from pydicom.datadict import keyword_for_tag, tag_for_keyword
 from pydicom.sequence import Sequence
 
 from ..identity import Identity, IdentityReadError
@@ -70,6 +70,11 @@ class HeaderReport:
     def record(self, path: str, action: str) -> None:
         self.counts[action] += 1
         self.actions.append((path, action))
+
+    def to_dict(self) -> dict:
+        """JSON-ready form for the audit trail."""
+        return {"profile": self.profile, "counts": dict(self.counts), "actions": [list(a) for a in self.actions],
+                "dates_shifted": self.dates_shifted, "charset": self.charset, "method_codes": self.method_codes}
 
 
 @dataclass
@@ -144,12 +149,18 @@ def _table_action(rule, elem: DataElement, run: Run) -> str:
     """The row's code for the enabled options, compound codes resolved (policy.json explains the choices)."""
     code = rule.select(run.profile.columns)
     policy = run.policy
-    if elem.VR == "SQ" and code in policy.sequence_compound and elem.keyword not in policy.type2_sequences:
+    if elem.VR == "SQ" and code in policy.sequence_compound and rule.keyword not in policy.type2_sequences:
         return policy.sequence_compound[code]
     action = run.table.compound.get(code, code)
-    if action == "X" and elem.keyword in policy.empty_instead_of_remove:
+    if action == "X" and rule.keyword in policy.empty_instead_of_remove:
         return "Z"
     return action
+
+
+@lru_cache(maxsize=None)
+def keyword_of(tag: int) -> str:
+    """Cached keyword lookup (DataElement.keyword re-queries the dictionary on every access)."""
+    return keyword_for_tag(tag) or ""
 
 
 def _default_action(elem: DataElement, run: Run, mode: str | None) -> str:
@@ -157,11 +168,12 @@ def _default_action(elem: DataElement, run: Run, mode: str | None) -> str:
     except: instance UIDs are remapped, dates are shifted when shifting, and inside a sequence that is
     dummied or cleaned as a whole, free text follows that sequence's action."""
     vr = elem.VR
+    keyword = keyword_of(int(elem.tag))
     if vr == "UI":
-        return "K" if elem.keyword in run.policy.uid_keep_keywords else "U"
+        return "K" if keyword in run.policy.uid_keep_keywords else "U"
     if vr == "SQ":
         return "K" if mode is None else mode
-    if elem.keyword in run.policy.structural_keywords:
+    if keyword in run.policy.structural_keywords:
         return "K"
     if vr in DATE_VRS and run.days is not None:
         return "C"
@@ -178,8 +190,13 @@ def _handler(action: str, tag: int, run: Run):
 
 def _walk(ds: Dataset, run: Run, path: str, mode: str | None) -> None:
     deferred: list[int] = []
+    drop_private = not run.profile.has("retain_safe_private")
     for tag in list(ds.keys()):
         where = path + tag_text(int(tag))
+        if drop_private and tag.group % 2 == 1 and tag.element >= 0x1000 and int(tag) not in run.keep_tags:
+            del ds[tag]  # private data element: removed without decoding it (speed, and nothing to parse)
+            run.report.record(where, "X")
+            continue
         try:
             elem = ds[tag]  # converts raw elements, decoding text with the dataset's character set
         except Exception as exc:

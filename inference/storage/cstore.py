@@ -26,6 +26,10 @@ SUCCESS_OR_WARNING = {0x0000, 0xB000, 0xB006, 0xB007}
 PENDING = {0xFF00, 0xFF01}
 
 
+class NoContextAccepted(Exception):
+    """The PACS accepted none of the SOP class / transfer syntax pairs offered: a refusal, not an outage."""
+
+
 class CStoreClient:
     """One association per call: a dead association never poisons the next batch."""
 
@@ -52,6 +56,9 @@ class CStoreClient:
                 f"the PACS at {self.dest.host}:{self.dest.port} rejected the association (called AE title "
                 f"{self.dest.called_aet!r}, calling AE title {self.calling_aet!r}): check that the PACS knows "
                 "this AE title and accepts C-STORE and C-FIND from it")
+        if assoc.rejected_contexts and not assoc.accepted_contexts:
+            refused = sorted({str(cx.abstract_syntax) for cx in assoc.rejected_contexts})
+            raise NoContextAccepted(f"the PACS accepts none of the SOP classes / transfer syntaxes {refused}")
         raise TransientError(f"cannot open a DICOM association with {self.dest.host}:{self.dest.port}")
 
     def check(self) -> None:
@@ -76,7 +83,10 @@ class CStoreClient:
                             "use a smaller batch size")
         for sop_class, syntaxes in contexts:
             ae.add_requested_context(sop_class, list(syntaxes))
-        assoc = self._associate(ae)
+        try:
+            assoc = self._associate(ae)
+        except NoContextAccepted as e:
+            return {i.sop_uid: f"not accepted by the PACS: {e}" for i in batch}
         outcome: dict[str, str | None] = {}
         try:
             for item in batch:

@@ -46,6 +46,9 @@ _MON = rf"(?P<mon>{_MONTHS_RE})"
 PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((name, re.compile(p)) for name, p in (
     # 2024 m. sausio 12 d.  /  2024 m. sausio mėn. 12 d.
     ("lt_long", rf"(?<!\d){_Y4}\s*m\.?\s*{_MON}\s*(?:men\.?\s*)?{_D}\s*d\b\.?"),
+    # sausio 12 d. (no year: cannot be shifted, so it is redacted)
+    ("lt_month_day", rf"\b(?P<mon>{'|'.join(sorted((_fold_ascii(m) for m in _LT_GEN), key=len, reverse=True))})"
+                     rf"\s+{_D}\s*d\b\.?"),
     # 12 January 2024, 12-JAN-2024, 12. Jan. 2024
     ("d_mon_y", rf"(?<!\d){_D}\.?[\s\-/]*{_MON}\b\.?,?[\s\-/]*(?P<y>(?:18|19|20)\d\d|\d\d)(?!\d)"),
     # January 12, 2024 / Jan 12th 2024
@@ -86,6 +89,8 @@ def _to_date(name: str, m: re.Match[str]) -> dt.date | None:
             a, b = int(g["a"]), int(g["b"])
             day, month = (a, b) if b <= 12 else (b, a)     # 01/25/2024 is month first
             return dt.date(_year(g["y"]), month, day)
+        if not g.get("y"):
+            return None                                     # a day without a year: a date, but not shiftable
         month = int(g["m"]) if g.get("m") else _MONTH_LOOKUP[g["mon"]][1]
         return dt.date(_year(g["y"]), month, int(g["d"]))
     except (ValueError, KeyError, TypeError):

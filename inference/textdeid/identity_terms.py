@@ -38,7 +38,8 @@ def _as_str(value: Any) -> str:
 
 
 def _name_parts(name: str) -> list[str]:
-    return [fold(p) for p in _NAME_SPLIT.split(name) if len(p) >= 2]
+    """Folded words of a name; parts with digits are not name words (PN fields misused for IDs)."""
+    return [fold(p) for p in _NAME_SPLIT.split(name) if len(p) >= 2 and not any(c.isdigit() for c in p)]
 
 
 def _is_name_like(token: str) -> bool:

@@ -115,7 +115,8 @@ def load_lexicon() -> Lexicon:
     towns = read_list("lt_cities.txt")
     cities = expand([t for t in towns if " " not in t])
     phrases = tuple(sorted(fold(t) for t in towns if " " in t))
-    given_any = set().union(*(declensions(w) for w in read_list("lt_given_male.txt") + read_list("lt_given_female.txt")))
+    lt_given = read_list("lt_given_male.txt") + read_list("lt_given_female.txt")
+    given_any = set().union(*(declensions(w) for w in lt_given))
     given_any |= {fold(w) for w in read_list("en_given.txt")}
     return Lexicon(frozenset(given - guard), frozenset(surnames - guard), frozenset(cities - guard), phrases, guard,
                    frozenset(given_any))

@@ -1,0 +1,113 @@
+"""The committed ONNX detector (models/text_detector.onnx) on real synthetic images, and its failure modes."""
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from inference.detect import DEFAULT_MODEL, ModelError, TextDetector
+from inference.detect.tiling import crop_padded, to_rgb
+from training.evaluate import load_image, score_image
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def detector():
+    return TextDetector()
+
+
+@pytest.fixture(scope="module")
+def synth_images(tmp_path_factory):
+    """Three fresh synthetic images (seed unseen in training) from the real generator."""
+    out = tmp_path_factory.mktemp("synth")
+    subprocess.run([sys.executable, "-m", "synth.generate", "--out", str(out), "--n", "4", "--seed", "424242"],
+                   check=True, cwd=ROOT, capture_output=True)
+    return out
+
+
+def test_missing_model_raises(tmp_path):
+    with pytest.raises(ModelError, match="not found"):
+        TextDetector(tmp_path / "nope.onnx")
+
+
+def test_model_without_matching_sidecar_is_refused(tmp_path):
+    m = tmp_path / "m.onnx"
+    shutil.copy(DEFAULT_MODEL, m)
+    with pytest.raises(ModelError, match="missing"):
+        TextDetector(m)
+    side = json.loads(DEFAULT_MODEL.with_suffix(".json").read_text())
+    side["sha256"] = "0" * 64
+    m.with_suffix(".json").write_text(json.dumps(side))
+    with pytest.raises(ModelError, match="sha256"):
+        TextDetector(m)
+
+
+def test_corrupt_model_raises(tmp_path):
+    m = tmp_path / "m.onnx"
+    m.write_bytes(b"not an onnx graph")
+    side = json.loads(DEFAULT_MODEL.with_suffix(".json").read_text())
+    side.pop("sha256")
+    m.with_suffix(".json").write_text(json.dumps(side))
+    with pytest.raises(ModelError, match="cannot load"):
+        TextDetector(m)
+
+
+def test_detects_personal_text_on_unseen_images(detector, synth_images):
+    found = total = 0
+    for gp in sorted((synth_images / "gt").glob("*.json")):
+        gt = json.loads(gp.read_text())
+        img = load_image(synth_images / "png" / f"{gp.stem}.png")
+        dets = detector.detect(img)
+        assert dets.dtype == np.float32 and dets.shape[1] == 5
+        h, w = img.shape[:2]
+        assert (dets[:, 0] >= 0).all() and (dets[:, 2] <= w).all() and (dets[:, 3] <= h).all()
+        r = score_image(gt, dets, h, w)
+        found += r.tally.found
+        total += r.tally.items
+    assert total >= 5
+    assert found / total >= 0.9, f"only {found}/{total} personal-data items fully covered"
+
+
+def test_blank_image_has_no_boxes(detector):
+    assert len(detector.detect(np.zeros((700, 900), np.uint8))) == 0
+
+
+def test_grey_and_rgb_give_same_boxes(detector, synth_images):
+    p = sorted((synth_images / "png").glob("*.png"))[0]
+    grey = cv2.imread(str(p), cv2.IMREAD_GRAYSCALE)
+    a = detector.detect(grey)
+    b = detector.detect(np.repeat(grey[:, :, None], 3, axis=2))
+    np.testing.assert_allclose(a, b)
+
+
+@pytest.mark.train
+def test_same_boxes_as_ultralytics(detector, synth_images):
+    """Our numpy pre/post-processing == ultralytics' on the same ONNX model, tile by tile."""
+    pytest.importorskip("ultralytics")
+    from training.env import configure_ultralytics
+
+    configure_ultralytics()
+    from ultralytics import YOLO
+
+    s = detector.settings
+    yolo = YOLO(str(detector.model_path), task="detect")
+    compared = 0
+    for p in sorted((synth_images / "png").glob("*.png"))[:3]:
+        rgb = to_rgb(load_image(p))
+        tile = crop_padded(rgb, 0, 0, s.tile)
+        ours = detector.detect_tile(tile)
+        res = yolo.predict(np.ascontiguousarray(tile[:, :, ::-1]), imgsz=s.tile, conf=s.conf, iou=s.iou,
+                           max_det=s.max_det, device="cpu", verbose=False)[0]
+        theirs = np.concatenate([res.boxes.xyxy.numpy(), res.boxes.conf.numpy()[:, None]], 1)
+        assert abs(len(ours) - len(theirs)) <= max(1, len(theirs) // 50)
+        for box in theirs:  # every ultralytics box has a twin in ours (same place, same score)
+            d = np.abs(ours[:, :4] - box[:4]).max(axis=1) if len(ours) else np.array([np.inf])
+            k = int(d.argmin())
+            assert d[k] <= 1.0 and abs(ours[k, 4] - box[4]) <= 0.01
+        compared += len(theirs)
+    assert compared > 0
