@@ -145,7 +145,7 @@ class ValueMatcher:
                 continue
             if len(form) >= 3 and (form in all_digits or any(form in r for r in runs)):
                 return Match(v, 100.0, form)
-            need = max(5, self.min_fragment + 1) if fragments else len(form)
+            need = max(5, self.min_fragment) if fragments else len(form)
             for r in runs:
                 if len(r) >= need and r in form:
                     return Match(v, 100.0 * len(r) / len(form), r)
