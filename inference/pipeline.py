@@ -193,7 +193,8 @@ def _ensure_file_meta(ds: Dataset) -> None:
     meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
 
 
-def _content_handler(handler: str, ds: Dataset, identity: Any, ctx: Context, result: FileResult) -> Any:
+def _content_handler(handler: str, ds: Dataset, identity: Any, textdeid: Any, ctx: Context,
+                     result: FileResult) -> Any:
     """Clean what the object carries besides its header (pixels, SR tree, PDF, waveform annotations)."""
     if handler == "header":
         if "GraphicAnnotationSequence" in ds:  # presentation states: free text drawn over the image
@@ -209,8 +210,6 @@ def _content_handler(handler: str, ds: Dataset, identity: Any, ctx: Context, res
         report = redact_dataset(ds, ctx.detector(), PixelOptions(lossy_reencode=ctx.options.lossy_reencode))
         result.actions["pixels"] = report_dict(report)
         return report
-    from .textdeid import TextDeidentifier
-    textdeid = TextDeidentifier(identity, ctx.keyring)
     if handler == "sr":
         from .documents.sr import deidentify_sr
         result.actions["sr"] = deidentify_sr(ds, identity, ctx.keyring, textdeid)
@@ -260,15 +259,19 @@ def process_file(path: Path, source: str, ctx: Context) -> FileResult:
             result.actions["added"] = added
 
         from .identity import Identity
+        from .textdeid import TextDeidentifier
         identity = Identity.from_dataset(ds)
+        textdeid = TextDeidentifier(identity, ctx.keyring)
 
         t = time.perf_counter()
-        report = _content_handler(result.handler, ds, identity, ctx, result)
+        report = _content_handler(result.handler, ds, identity, textdeid, ctx, result)
         result.timings["content"] = time.perf_counter() - t
 
         t = time.perf_counter()
         from .header import deidentify_dataset
-        header_report = deidentify_dataset(ds, ctx.profile, ctx.keyring)
+        from .documents import keep_tags
+        header_report = deidentify_dataset(ds, ctx.profile, ctx.keyring, identity=identity,
+                                           clean_text=textdeid.scrub, keep_tags=keep_tags(result.handler))
         result.actions["header"] = report_dict(header_report)
         _ensure_file_meta(ds)
         result.timings["header"] = time.perf_counter() - t

@@ -26,6 +26,7 @@ class TextChoice:
     color: tuple[int, int, int]
     opacity: float
     stroke: int
+    outline: bool = False
 
 
 def pick_font(fonts: tuple[FontInfo, ...], want: str, bold: bool, rng: random.Random) -> FontInfo:
@@ -53,7 +54,8 @@ def choose_text(layout: Layout, fonts: tuple[FontInfo, ...], rng: random.Random,
     size = snap_size(font, int(round(rng.uniform(*t.size) * scale)))
     return TextChoice(font=font, size=size, aliased=rng.random() < t.aliased, color=tuple(rng.choice(t.colors)),
                       opacity=round(rng.uniform(*t.opacity), 3),
-                      stroke=1 if (not font.bold and size >= 16 and rng.random() < 0.1 and not font.bitmap) else 0)
+                      stroke=1 if (not font.bold and size >= 16 and rng.random() < 0.1 and not font.bitmap) else 0,
+                      outline=t.outline > 0 and rng.random() < t.outline)
 
 
 @dataclass
@@ -88,7 +90,7 @@ def _block_items(block: BlockSpec, ctx: FillContext, style: TextChoice, size: in
                 text = fill(template, ctx, frame=k or 0)
                 if not text.strip():
                     continue
-                g = rasterize(text, style.font.path, size, style.aliased, style.stroke)
+                g = rasterize(text, style.font.path, size, style.aliased, style.stroke, style.outline)
                 items.append(_Item(text=text, kind=kind, phi=phi, glyphs=g, dx=pen,
                                    frames=None if k is None else [k]))
                 width = max(width, g.advance)
@@ -150,7 +152,8 @@ def place_block(block: BlockSpec, index: int, ctx: FillContext, style: TextChoic
             placed.append(PlacedItem(text=it.text, kind=it.kind, phi=it.phi, glyphs=g, x=int(round(x)),
                                      y=int(round(y)), color=style.color, opacity=style.opacity, angle=block.angle,
                                      font_id=style.font.id, size=size, aliased=style.aliased, stroke=style.stroke,
-                                     block=index, frames=it.frames))
+                                     block=index, frames=it.frames,
+                                     outline=_halo(style.color) if style.outline else None))
     if not placed:
         return [], None
     x0 = min(p.box[0] for p in placed) - pad
@@ -167,7 +170,12 @@ def place_block(block: BlockSpec, index: int, ctx: FillContext, style: TextChoic
         plate = Plate(box=[x0, y0, x1, y1], color=_plate_color(block.plate, style.color), opacity=1.0)
         for p in placed:
             p.color = _text_on_plate(block.plate, style.color)
+            p.outline = _halo(p.color) if p.outline else None
     return placed, plate
+
+
+def _halo(text: tuple[int, int, int]) -> tuple[int, int, int]:
+    return (0, 0, 0) if sum(text) > 300 else (255, 255, 255)
 
 
 def _plate_color(kind: str, text: tuple[int, int, int]) -> tuple[int, int, int]:

@@ -116,7 +116,8 @@ def render_one(layout: Layout, fonts: tuple[FontInfo, ...], seed: int, index: in
         "identity": identity_record(identity),
         "items": [{"text": it.text, "phi": it.phi, "kind": it.kind, "box": it.box, "chars": it.char_boxes(),
                    "angle": it.angle, "frames": it.frames, "block": it.block, "font": it.font_id, "size": it.size,
-                   "aliased": it.aliased, "stroke": it.stroke, "color": list(it.color), "opacity": it.opacity}
+                   "aliased": it.aliased, "stroke": it.stroke, "color": list(it.color), "opacity": it.opacity,
+                   "outline": list(it.outline) if it.outline else None}
                   for it in scene.items],
         "plates": [{"box": p.box, "color": list(p.color), "frames": p.frames} for p in scene.plates],
     }

@@ -76,6 +76,7 @@ class TextStyleSpec:
     bold: float = 0.2                   # probability of picking a bold font
     opacity: tuple[float, float] = (1.0, 1.0)
     block_colors: float = 0.25          # probability that a block draws its own colour (mixed-colour overlays)
+    outline: float = 0.0                # probability of a 1-px dark/light halo around the letters
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,7 @@ def parse_layout(raw: dict) -> Layout:
         size=tuple(t.get("size", (12, 18))), fonts=t.get("fonts", "any"),
         colors=tuple(tuple(c) for c in t.get("colors", [[255, 255, 255]])), aliased=float(t.get("aliased", 0.3)),
         bold=float(t.get("bold", 0.2)), opacity=tuple(t.get("opacity", (1.0, 1.0))),
-        block_colors=float(t.get("block_colors", 0.25)))
+        block_colors=float(t.get("block_colors", 0.25)), outline=float(t.get("outline", 0.0)))
     return Layout(
         family=raw["family"], description=raw.get("description", ""), exam_types=tuple(raw["exam_types"]),
         frame=raw["frame"], sizes=tuple(tuple(s) for s in raw["sizes"]), scale=tuple(raw.get("scale", (1.0, 1.0))),

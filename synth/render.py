@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
@@ -29,20 +30,26 @@ class Glyphs:
     chars: list[list[int] | None]            # one per character of the text; None for spaces
     origin: tuple[int, int]                  # where the mask's top-left sits relative to the draw origin
     advance: float                           # pen advance (layout width)
+    fill: np.ndarray | None = None           # outlined text: the letters inside ``mask`` (mask = letters + halo)
 
 
-def rasterize(text: str, font_path: str, size: int, aliased: bool = False, stroke: int = 0) -> Glyphs:
-    """Render ``text`` alone and crop to its ink (raises ValueError for text without ink)."""
+def rasterize(text: str, font_path: str, size: int, aliased: bool = False, stroke: int = 0,
+              outline: bool = False) -> Glyphs:
+    """Render ``text`` alone and crop to its ink (raises ValueError for text without ink).
+
+    ``outline`` adds a 1-px halo (viewers draw a dark rim around overlay text); the box then covers the halo."""
     font = get_font(font_path, size)
     ascent, descent = font.getmetrics()
     advance = font.getlength(text)
-    w = int(np.ceil(advance)) + 2 * PAD + 2 * stroke + size
-    h = ascent + descent + 2 * PAD + 2 * stroke
+    pad = PAD + size // 2 + stroke     # room for accents above the ascent (Ž, Ė) and the halo: ink is never clipped
+    w = int(np.ceil(advance)) + 2 * pad + size
+    h = ascent + descent + 2 * pad
     img = Image.new("L", (w, h), 0)
     draw = ImageDraw.Draw(img)
     draw.fontmode = "1" if aliased else "L"
-    draw.text((PAD + stroke, PAD + stroke), text, font=font, fill=255, stroke_width=stroke, stroke_fill=255)
-    mask = np.asarray(img)
+    draw.text((pad, pad), text, font=font, fill=255, stroke_width=stroke, stroke_fill=255)
+    letters = np.asarray(img)
+    mask = cv2.dilate(letters, np.ones((3, 3), np.uint8)) if outline else letters
     ys, xs = np.nonzero(mask)
     if len(xs) == 0:
         raise ValueError(f"text {text!r} has no ink in font {font_path} at {size}px")
@@ -52,21 +59,23 @@ def rasterize(text: str, font_path: str, size: int, aliased: bool = False, strok
         if ch.isspace():
             chars.append(None)
             continue
-        pen = PAD + stroke + font.getlength(text[:i])
+        pen = pad + font.getlength(text[:i])
         b = font.getbbox(ch, stroke_width=stroke)
-        cb = [int(np.floor(pen + b[0])) - x0, int(PAD + stroke + b[1]) - y0, int(np.ceil(pen + b[2])) - x0,
-              int(PAD + stroke + b[3]) - y0]
+        cb = [int(np.floor(pen + b[0])) - x0, int(pad + b[1]) - y0, int(np.ceil(pen + b[2])) - x0,
+              int(pad + b[3]) - y0]
         cb = [max(0, cb[0]), max(0, cb[1]), min(x1 - x0, cb[2]), min(y1 - y0, cb[3])]
         chars.append(cb if cb[2] > cb[0] and cb[3] > cb[1] else None)
-    return Glyphs(mask=mask[y0:y1, x0:x1].copy(), chars=chars, origin=(int(x0) - PAD, int(y0) - PAD),
-                  advance=float(advance))
+    return Glyphs(mask=mask[y0:y1, x0:x1].copy(), chars=chars, origin=(int(x0) - pad, int(y0) - pad),
+                  advance=float(advance), fill=letters[y0:y1, x0:x1].copy() if outline else None)
 
 
 def rotate90(g: Glyphs) -> Glyphs:
     """Rotate counter-clockwise (text reads bottom to top, as vertical labels do)."""
     w = g.mask.shape[1]
     chars = [None if c is None else [c[1], w - c[2], c[3], w - c[0]] for c in g.chars]
-    return Glyphs(mask=np.ascontiguousarray(np.rot90(g.mask)), chars=chars, origin=(0, 0), advance=g.advance)
+    fill = None if g.fill is None else np.ascontiguousarray(np.rot90(g.fill))
+    return Glyphs(mask=np.ascontiguousarray(np.rot90(g.mask)), chars=chars, origin=(0, 0), advance=g.advance,
+                  fill=fill)
 
 
 @dataclass
@@ -88,6 +97,7 @@ class PlacedItem:
     stroke: int
     block: int
     frames: list[int] | None = None
+    outline: tuple[int, int, int] | None = None
 
     @property
     def box(self) -> list[int]:
@@ -134,5 +144,9 @@ def composite(frame: np.ndarray, scene: Scene, frame_index: int) -> np.ndarray:
             paint(p.box, np.full((y1 - y0, x1 - x0), p.opacity, np.float32), p.color)
     for it in scene.items:
         if it.frames is None or frame_index in it.frames:
-            paint(it.box, it.glyphs.mask.astype(np.float32) * (it.opacity / 255.0), it.color)
+            if it.outline is not None and it.glyphs.fill is not None:
+                paint(it.box, it.glyphs.mask.astype(np.float32) * (it.opacity / 255.0), it.outline)
+                paint(it.box, it.glyphs.fill.astype(np.float32) * (it.opacity / 255.0), it.color)
+            else:
+                paint(it.box, it.glyphs.mask.astype(np.float32) * (it.opacity / 255.0), it.color)
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)

@@ -210,6 +210,24 @@ def test_huge_pages_are_rendered_at_a_lower_dpi_with_the_same_page_size(document
     ds = pydicom.dcmread(paths["encapsulated_pdf"])
     before = pdfium.PdfDocument(_pdf(ds))[0].get_size()
     idn = Identity.from_dataset(ds)
-    actions = deidentify_pdf(ds, idn, KEYRING, TextDeidentifier(idn, KEYRING), options=PdfOptions(max_pixels=500_000))
-    assert "rasterised at 84 dpi" in actions[0]      # sqrt(500000 / (595 x 842 pt)) x 72
+    opts = PdfOptions(max_pixels=1_000_000)
+    actions = deidentify_pdf(ds, idn, KEYRING, TextDeidentifier(idn, KEYRING), options=opts)
+    assert "rasterised at 102 dpi" in actions[0]     # sqrt(1e6 px / (595 x 842 pt)) x 72
     assert np.allclose(pdfium.PdfDocument(_pdf(ds))[0].get_size(), before, atol=1.0)
+
+
+def test_sr_alone_can_remap_uids_and_shift_dates(documents):
+    """For callers without the header engine: the tree's own UIDs and dates, with the same keyring."""
+    from inference.documents.sr import deidentify_sr
+
+    _, paths = documents[SEEDS[0]]
+    before = pydicom.dcmread(paths["sr_comprehensive"])
+    ds = pydicom.dcmread(paths["sr_comprehensive"])
+    idn = Identity.from_dataset(ds)
+    deidentify_sr(ds, idn, KEYRING, TextDeidentifier(idn, KEYRING), uids_and_dates=True)
+    ref = lambda d: d.ContentSequence[6].ContentSequence[2].ReferencedSOPSequence[0]  # noqa: E731
+    assert ref(ds).ReferencedSOPInstanceUID == KEYRING.uid(ref(before).ReferencedSOPInstanceUID)
+    assert ref(ds).ReferencedSOPClassUID == ref(before).ReferencedSOPClassUID
+    shifted = dt.datetime.strptime(before.ContentSequence[4].Date, "%Y%m%d").date() + dt.timedelta(
+        days=KEYRING.date_offset_days(str(before.PatientID)))
+    assert ds.ContentSequence[4].Date == shifted.strftime("%Y%m%d")

@@ -241,6 +241,11 @@ def test_report_holds_actions_and_no_original_values():
     assert ("(0010,0010)", "P") in report.actions
     leaked = [v for v in originals if v in text and v not in ("CT", "M")]
     assert not leaked
+    import json
+
+    as_json = json.dumps(report.to_dict())
+    assert json.loads(as_json)["counts"]["P"] == 2
+    assert not [v for v in originals if v in as_json and v not in ("CT", "M")]
 
 
 def test_unparsable_date_is_replaced_never_kept():

@@ -85,7 +85,8 @@ def test_boxes_are_exact(per_family):
             x0, y0, x1, y1 = it["box"]
             assert 0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h, (fam, it)
             # the item rendered alone on a blank canvas has exactly the box's extent (tight, nothing outside)
-            g = rasterize(it["text"], FONT_PATH[it["font"]], it["size"], it["aliased"], it["stroke"])
+            g = rasterize(it["text"], FONT_PATH[it["font"]], it["size"], it["aliased"], it["stroke"],
+                          outline=it["outline"] is not None)
             if it["angle"] == 90:
                 g = rotate90(g)
             assert g.mask.shape == (y1 - y0, x1 - x0), (fam, it["text"])
@@ -123,6 +124,15 @@ def test_families_cover_features(per_family):
     assert any(g["plates"] for g in gts)
     assert any(i["frames"] is not None for g in gts for i in g["items"])   # per-frame timers
     assert any(g["frames"] > 1 for g in gts)
+    assert any(i["opacity"] < 1 for g in gts for i in g["items"])
+
+
+def test_outlined_text_box_covers_halo():
+    g = rasterize("Žukauskas 12:30", FONTS[0].path, 14, outline=True)
+    plain = rasterize("Žukauskas 12:30", FONTS[0].path, 14)
+    assert g.fill is not None and g.fill.shape == g.mask.shape
+    assert g.mask.shape == (plain.mask.shape[0] + 2, plain.mask.shape[1] + 2)
+    assert (g.mask >= g.fill).all()
 
 
 def _digest(root: Path) -> dict:

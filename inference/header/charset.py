@@ -7,6 +7,7 @@ output, whatever mix (ISO_IR 100 / 110 / 179, ISO 2022) came in. Pure ASCII keep
 """
 from __future__ import annotations
 
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.valuerep import PersonName
 
@@ -17,8 +18,16 @@ CHARSET_TAG = 0x00080005
 TEXT_VRS = {"SH", "LO", "ST", "LT", "UT", "UC", "PN"}
 
 
+def _decoded(ds: Dataset):
+    """Elements already decoded by the walker; the ones left raw are numbers/binary (charset-free)."""
+    for tag in ds.keys():
+        elem = ds.get_item(tag)
+        if not isinstance(elem, RawDataElement):
+            yield elem
+
+
 def _texts(ds: Dataset):
-    for elem in ds:
+    for elem in _decoded(ds):
         if elem.VR == "SQ":
             for item in elem.value or []:
                 yield from _texts(item)
@@ -29,7 +38,7 @@ def _texts(ds: Dataset):
 
 
 def _drop_nested_charsets(ds: Dataset) -> None:
-    for elem in ds:
+    for elem in _decoded(ds):
         if elem.VR == "SQ":
             for item in elem.value or []:
                 if CHARSET_TAG in item:

@@ -13,9 +13,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
-from pydicom.dataelem import DataElement
+from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
-from pydicom.datadict import keyword_for_tag, tag_for_keyword
+from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
 from pydicom.sequence import Sequence
 
 from ..identity import Identity, IdentityReadError
@@ -182,6 +182,33 @@ def _default_action(elem: DataElement, run: Run, mode: str | None) -> str:
     return "k"  # keep, free text scrubbed of known identifying values
 
 
+# Values that do not depend on the character set and that an unlisted attribute keeps as they are.
+RAW_KEEP_VRS = frozenset({"US", "SS", "UL", "SL", "UV", "SV", "FL", "FD", "DS", "IS", "AT",
+                          "OB", "OW", "OF", "OD", "OL", "OV", "US or SS", "US or OW", "US or SS or OW", "OB or OW"})
+
+
+@lru_cache(maxsize=None)
+def _dictionary_vr(tag: int) -> str | None:
+    try:
+        return dictionary_VR(tag)
+    except KeyError:
+        return None
+
+
+def _kept_raw(ds: Dataset, tag: int, run: Run) -> bool:
+    """Fast path: an unlisted public attribute with a numeric or binary VR is kept without being decoded
+    (decoding every number costs more than all the de-identification). Exactly what `decide` would do."""
+    raw = ds.get_item(tag)
+    if not isinstance(raw, RawDataElement):
+        return False
+    group = tag >> 16
+    if group % 2 or tag & 0xFFFF == 0 or (group & 0xFF00) in REPEATING_GROUPS:
+        return False
+    if tag in run.profile.overrides or run.table.rule_for(tag) is not None:
+        return False
+    return (raw.VR or _dictionary_vr(tag)) in RAW_KEEP_VRS
+
+
 def _handler(action: str, tag: int, run: Run):
     if action == "V":
         return fixed_value(run.profile.overrides[tag].value)
@@ -196,6 +223,9 @@ def _walk(ds: Dataset, run: Run, path: str, mode: str | None) -> None:
         if drop_private and tag.group % 2 == 1 and tag.element >= 0x1000 and int(tag) not in run.keep_tags:
             del ds[tag]  # private data element: removed without decoding it (speed, and nothing to parse)
             run.report.record(where, "X")
+            continue
+        if _kept_raw(ds, int(tag), run):
+            run.report.record(where, "K")
             continue
         try:
             elem = ds[tag]  # converts raw elements, decoding text with the dataset's character set

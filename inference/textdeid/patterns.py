@@ -102,6 +102,11 @@ _STREET_EN2 = re.compile(rf"\b(?:{_WORD}\s+){{1,3}}(?:street|str|road|avenue|lan
 _POSTCODE = re.compile(r"\blt\s?-\s?\d{5}\b")
 
 
+def _original(ft: FoldedText, a: int, b: int) -> str:
+    s, e = ft.to_original(a, b)
+    return ft.original[s:e]
+
+
 def _capitalised(ft: FoldedText, a: int) -> bool:
     s, _ = ft.to_original(a, a + 1)
     return ft.original[s:s + 1].isupper()
@@ -146,8 +151,8 @@ def find_addresses(ft: FoldedText, lexicon: Lexicon) -> list[Span]:
 _LETTERS = re.compile(r"[^\W\d_]+")
 # titles and labels after which capitalised words are person names
 _TITLE = re.compile(
-    r"\b(?:(?:dr|prof|doc|gyd|mr|mrs|ms)\.?[ \t]+(?:dr\.?[ \t]+)?"
-    r"|(?:pacient(?:as|e|o)|patient)[ \t]+"
+    r"\b(?:(?P<hon>dr|prof|doc|gyd|mr|mrs|ms)(?P<dot>\.?)[ \t]+(?:dr\.?[ \t]+)?"
+    r"|(?:pacient(?:as|e))[ \t]+"
     r"|(?:gydytoj(?:as|a)|slaugytoj(?:as|a)|physician|doctor|nurse|operator|technologist|radiologist|"
     r"referring\s+physician|vardas|pavarde|vardas,?\s+pavarde|name|patient\s+name|paciento\s+vardas|"
     r"signed|pasirase|atliko|performed\s+by|reported\s+by)[ \t]*:[ \t]*)"
@@ -159,7 +164,10 @@ def find_lexicon_names(ft: FoldedText, lexicon: Lexicon) -> list[Span]:
     """Capitalised (or all-caps) words that are a known given name or surname in any derived form."""
     out = []
     for m in _LETTERS.finditer(ft.folded):
-        if len(m.group()) >= 3 and lexicon.is_name(m.group()) and _capitalised(ft, m.start()):
+        word = m.group()
+        if len(word) >= 3 and lexicon.is_name(word) and _capitalised(ft, m.start()):
+            if len(word) < 4 and _original(ft, m.start(), m.end()).isupper():
+                continue        # 'ANN', 'JAN', 'LEE' in capitals are codes; next to a surname they still go
             out.append(make_span(ft, m.start(), m.end(), "NAME"))
     return out
 
@@ -168,12 +176,14 @@ def find_titled_names(ft: FoldedText, lexicon: Lexicon) -> list[Span]:
     """'Dr. Kowalczyk', 'gyd. R. Žemaitė', 'Name: Foo Bar': up to three capitalised words after a title/label."""
     out = []
     for m in _TITLE.finditer(ft.folded):
+        if m.group("hon") and not m.group("dot") and _original(ft, m.start("hon"), m.end("hon")).isupper():
+            continue        # 'MR', 'DR', 'MS' without a dot are modalities / diagnoses, not titles
         pos = m.end()
         words_end = None
         for _ in range(3):
             ws = re.match(r"[ \t]*(?:[^\W\d_]\.\s*)*", ft.folded[pos:])   # skip initials like 'R. '
             nxt = _CAP_WORD.match(ft.folded, pos + ws.end())
-            if not nxt or not _capitalised(ft, nxt.start()):
+            if not nxt or len(nxt.group()) < 2 or not _capitalised(ft, nxt.start()):
                 if ws.end() and words_end is None and re.fullmatch(r"[ \t]*(?:[^\W\d_]\.\s*)+", ws.group()):
                     words_end = pos + len(ws.group().rstrip())
                 break
