@@ -15,9 +15,14 @@ from pydicom.charset import python_encoding
 from pydicom.datadict import dictionary_VR, tag_for_keyword
 from pydicom.dataset import Dataset
 
-# pydicom 3.0.2 does not know ISO_IR 179 (Latin-7, ISO 8859-13: Baltic, used for Lithuanian). Without this
-# entry Lithuanian names in such files decode as mojibake. Registered here because identity is read first.
-python_encoding.setdefault("ISO_IR 179", "iso8859_13")
+
+def register_charsets() -> None:
+    """pydicom 3.0.2 does not know ISO_IR 179 (Latin-7, ISO 8859-13: Baltic, used for Lithuanian); without it
+    Lithuanian names in such files decode as mojibake. Done at import here because identity is read first."""
+    python_encoding.setdefault("ISO_IR 179", "iso8859_13")
+
+
+register_charsets()
 
 # Attributes (besides every PN) whose values identify the patient or the people / place involved.
 ID_KEYWORDS = ("PatientID", "OtherPatientIDs", "AccessionNumber", "StudyID", "AdmissionID",

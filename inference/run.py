@@ -205,6 +205,12 @@ def main(argv: list[str] | None = None) -> int:
         if out == src or out in src.parents:
             print("error: OUTPUT must not be the input folder or contain it", file=sys.stderr)
             return EXIT_USAGE
+    from .header import ProfileError, load_profile
+    try:
+        load_profile(options.profile)
+    except (ProfileError, OSError) as e:
+        print(f"error: profile {options.profile!r}: {e}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         for folder, what in ((out, "output"), (audit_dir, "audit"), (qdir, "quarantine")):
             ensure_writable(folder, what)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import random
+
+import numpy as np
 from dataclasses import dataclass
 
 from synth.fonts import FontInfo
@@ -192,9 +194,38 @@ def _text_on_plate(kind: str, text: tuple[int, int, int]) -> tuple[int, int, int
     return text
 
 
+MIN_CONTRAST = 60.0   # grey levels between text and the mean background under its block
+
+
+def luminance(color: tuple[int, int, int]) -> float:
+    return 0.299 * color[0] + 0.587 * color[1] + 0.114 * color[2]
+
+
+def readable_color(current: tuple[int, int, int], palette: tuple[tuple[int, int, int], ...],
+                   background: float) -> tuple[int, int, int]:
+    """Keep ``current`` when it stands out from ``background``; else the palette colour (or black/white) that does.
+
+    Why: a device never draws its overlay in a colour nobody can read; unreadable text would be a wrong label."""
+    if abs(luminance(current) - background) >= MIN_CONTRAST:
+        return current
+    best = max(palette, key=lambda c: abs(luminance(c) - background))
+    if abs(luminance(best) - background) >= MIN_CONTRAST:
+        return tuple(best)
+    return (0, 0, 0) if background > 127 else (255, 255, 255)
+
+
+def _mean_luminance(background: np.ndarray, box: list[int]) -> float:
+    x0, y0, x1, y1 = box
+    region = background[y0:y1, x0:x1]
+    if region.ndim == 3:
+        region = region @ np.float32([0.299, 0.587, 0.114])
+    return float(region.mean()) if region.size else 0.0
+
+
 def compose(layout: Layout, ctx: FillContext, fonts: tuple[FontInfo, ...], w: int, h: int,
-            rng: random.Random, n_frames: int) -> tuple[Scene, TextChoice]:
-    """All blocks of the layout placed on a w x h image (blocks that do not fit are skipped)."""
+            rng: random.Random, n_frames: int, background: np.ndarray | None = None) -> tuple[Scene, TextChoice]:
+    """All blocks of the layout placed on a w x h image (blocks that do not fit are skipped); text without a plate
+    gets a colour readable on ``background`` (the clean frame 0)."""
     scale = (min(w, h) / 768) ** 0.5
     style = choose_text(layout, fonts, rng, scale)
     scene = Scene()
@@ -205,6 +236,13 @@ def compose(layout: Layout, ctx: FillContext, fonts: tuple[FontInfo, ...], w: in
         own = rng.random() < layout.text.block_colors
         bstyle = dataclasses.replace(style, color=tuple(rng.choice(layout.text.colors))) if own else style
         items, plate = place_block(block, i, ctx, bstyle, w, h, rng, taken, n_frames)
+        if items and plate is None and background is not None:
+            box = [min(p.box[0] for p in items), min(p.box[1] for p in items),
+                   max(p.box[2] for p in items), max(p.box[3] for p in items)]
+            color = readable_color(items[0].color, layout.text.colors, _mean_luminance(background, box))
+            for p in items:
+                p.color = color
+                p.outline = _halo(color) if p.outline else None
         scene.items += items
         if plate:
             scene.plates.append(plate)

@@ -156,9 +156,36 @@ def scanned_paper(rng: np.random.Generator, w: int, h: int) -> Frame:
     return np.clip(img, 0, 255)
 
 
+def screen_ui(rng: np.random.Generator, w: int, h: int) -> Frame:
+    """Screen capture of a reporting/AI application: flat panels, toolbar, an image viewport (RGB)."""
+    bg = rng.uniform(25, 60) if rng.random() < 0.5 else rng.uniform(215, 245)
+    img = np.full((h, w, 3), bg, np.float32)
+    tone = np.array([rng.uniform(0.8, 1.1), rng.uniform(0.9, 1.1), rng.uniform(1.0, 1.2)], np.float32)
+    cv2.rectangle(img, (0, 0), (w, int(h * 0.06)), (bg * 0.6 * tone).tolist(), -1)           # title/tool bar
+    vx0, vy0, vx1, vy1 = int(w * 0.55), int(h * 0.12), int(w * 0.97), int(h * 0.9)
+    view = radiograph(rng, vx1 - vx0, vy1 - vy0) if rng.random() < 0.5 else ct_slice(rng, vx1 - vx0, vy1 - vy0)
+    img[vy0:vy1, vx0:vx1] = view[..., None]
+    for _ in range(rng.integers(2, 5)):                                                       # panel frames
+        y = int(rng.uniform(0.1, 0.9) * h)
+        cv2.line(img, (int(w * 0.03), y), (int(w * 0.5), y), (bg * 0.75 * tone).tolist(), 1)
+    return np.clip(img + rng.normal(0, 1.0, img.shape).astype(np.float32), 0, 255)
+
+
+def film_grid(rng: np.random.Generator, w: int, h: int) -> Frame:
+    """Secondary capture of a printed film sheet: a 3x4 grid of CT/MR slices on black."""
+    img = np.zeros((h, w), np.float32)
+    rows, cols = 3, 4
+    ch, cw = h // rows, w // cols
+    for r in range(rows):
+        for c in range(cols):
+            img[r * ch + 2:(r + 1) * ch - 2, c * cw + 2:(c + 1) * cw - 2] = ct_slice(rng, cw - 4, ch - 4)
+    return img
+
+
 GENERATORS: dict[str, Callable[[np.random.Generator, int, int], Frame]] = {
     "us_sector": us_sector, "radiograph": radiograph, "ct_slice": ct_slice, "fluoro": fluoro,
     "endoscopy": endoscopy, "mammo": mammo, "ecg_paper": ecg_paper, "scanned_paper": scanned_paper,
+    "screen_ui": screen_ui, "film_grid": film_grid,
 }
 
 

@@ -87,7 +87,6 @@ def render_one(layout: Layout, fonts: tuple[FontInfo, ...], seed: int, index: in
     enc = parse_encoding(rng.choice(layout.encodings))
     identity = make_identity(rng)
     ctx = FillContext(identity=identity, exam=exam, rng=rng, n_frames=n_frames)
-    scene, style = compose(layout, ctx, fonts, w, h, rng, n_frames)
     use_sample = rng.random() < layout.sample_p       # always drawn: same rng stream with or without samples
     clean = sample_frame(rng, w, h, layout.sample_modalities) if use_sample else None
     frame_source = "sample" if clean is not None else layout.frame
@@ -97,6 +96,7 @@ def render_one(layout: Layout, fonts: tuple[FontInfo, ...], seed: int, index: in
         clean = clean @ np.float32([0.299, 0.587, 0.114])
     elif layout.color == "rgb" and clean.ndim == 2:
         clean = np.repeat(clean[..., None], 3, axis=-1)      # grey anatomy, coloured overlay text
+    scene, style = compose(layout, ctx, fonts, w, h, rng, n_frames, background=clean)
     backgrounds = cine_frames(clean, nrng, n_frames) if n_frames > 1 else [clean]
     display = np.stack([composite(b, scene, k) for k, b in enumerate(backgrounds)])
     drawn = display          # text exactly as drawn (tests compare it with the clean frames)

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from synth.identity import Identity, format_date
+from synth.identity import Identity
 
 LAYOUT_DIR = Path(__file__).parent / "layouts"
 EXAM_TYPES_FILE = Path(__file__).parent / "exam_types.yaml"

@@ -288,3 +288,27 @@ def test_identity_tokens():
     assert {"Petraitis", "Jonas", "Jonas Petraitis", "Kazlauskas", "LT-123456", "OLD-998877", "ACC778899",
             "19700102", "1970-01-02", "02.01.1970", "Vilniaus klinika"} <= tokens
     assert ident.patient_key == "LT-123456"
+
+
+def test_unlisted_instance_uids_are_remapped_unless_uids_are_retained():
+    ds = build_study()[0]
+    ds.CreatorVersionUID = "1.2.826.0.1.3680043.99.55"  # not in Table E.1-1
+    kr = Keyring(KEY)
+    out = deid_all([ds])[0]
+    assert out.CreatorVersionUID == kr.uid("1.2.826.0.1.3680043.99.55")
+    kept = deid_all([ds], profile=Profile(name="uids", options=("retain_uids",)))[0]
+    assert kept.CreatorVersionUID == "1.2.826.0.1.3680043.99.55"
+    assert kept.SOPInstanceUID == ds.SOPInstanceUID == kept.file_meta.MediaStorageSOPInstanceUID
+
+
+def test_safe_private_list_from_yaml(tmp_path):
+    path = tmp_path / "safe.yaml"
+    path.write_text("extends: basic\noptions: [retain_safe_private]\n"
+                    "safe_private:\n  - {group: '0009', creator: 'TEST', element: '01'}\n")
+    profile = load_profile(path)
+    assert profile.safe_private == (SafePrivate(0x0009, "TEST", 0x01),)
+    ds = build_study()[0]
+    ds.private_block(0x0009, "TEST", create=True).add_new(0x01, "DS", "1.5")
+    out = deid_all([ds], profile=profile)[0]
+    assert out[0x00091001].value == 1.5
+    assert "113111" in [i.CodeValue for i in out.DeidentificationMethodCodeSequence]

@@ -183,3 +183,11 @@ def test_truncated_image_is_quarantined_wherever_it_is_cut(tmp_path, monkeypatch
     (tmp_path / "in" / "ct.dcm").write_bytes(data[:cut])
     assert run(tmp_path / "in", tmp_path / "out") == EXIT_QUARANTINED
     assert not list((tmp_path / "out").rglob("*.dcm"))
+
+
+def test_bad_profile_is_a_usage_error_before_any_work(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MEDANON_KEY", "k" * 32)
+    (tmp_path / "in").mkdir()
+    assert run(tmp_path / "in", tmp_path / "out", "--profile", "no-such-profile") == 2
+    assert "profile" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

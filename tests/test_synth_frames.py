@@ -48,3 +48,7 @@ def test_every_font_renders_lithuanian_text():
             s = snap_size(f, size)
             g = rasterize("Žąsų " + LT_CHARS, f.path, s, aliased=size == 7, stroke=0 if f.bitmap else 1)
             assert g.mask.any(), f.id
+            # nothing clipped at the canvas edge: the 1-px halo grows the ink box by exactly 1 px on each side
+            plain = rasterize("ŽĖ Ąę", f.path, s)
+            halo = rasterize("ŽĖ Ąę", f.path, s, outline=True)
+            assert halo.mask.shape == (plain.mask.shape[0] + 2, plain.mask.shape[1] + 2), (f.id, s)

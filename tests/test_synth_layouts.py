@@ -45,3 +45,11 @@ def test_bad_layout_is_rejected():
         template_kind("Name:  {name}", None)      # two spaces would merge two label boxes
     with pytest.raises(ValueError):
         template_kind("{nonsense}", None)
+
+
+def test_readable_color():
+    from synth.compose import readable_color
+    palette = ((255, 255, 255), (20, 20, 20))
+    assert readable_color((255, 255, 255), palette, 30.0) == (255, 255, 255)     # already readable
+    assert readable_color((20, 20, 20), palette, 40.0) == (255, 255, 255)        # dark on dark -> light
+    assert readable_color((255, 255, 255), ((255, 255, 255),), 230.0) == (0, 0, 0)

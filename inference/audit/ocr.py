@@ -89,8 +89,13 @@ def _read_tesseract(image: np.ndarray) -> list[OcrLine]:
     out = []
     it = api.GetIterator()
     level = tesserocr.RIL.TEXTLINE
+    if it is None:
+        return []
     for r in tesserocr.iterate_level(it, level):
-        text = r.GetUTF8Text(level)
+        try:
+            text = r.GetUTF8Text(level)
+        except RuntimeError:   # 'No text returned': an empty line or page
+            continue
         if not text or not text.strip():
             continue
         bb = r.BoundingBox(level)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -93,7 +93,7 @@ def audit_released(r: Released, options: AuditOptions, pooled: list[PersonalValu
                    keep_thumbnail: bool = True) -> FileAudit:
     """One released file: DICOM (headers, content, pixels, ground truth) or an exported image (metadata, pixels)."""
     t0 = time.perf_counter()
-    opts = AuditOptions(**{**options.__dict__, "keep_views": keep_thumbnail})
+    opts = replace(options, keep_views=keep_thumbnail)
     modality, gt = "", None
     try:
         original = pydicom.dcmread(r.source) if r.source is not None else None

@@ -11,7 +11,9 @@ from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.valuerep import PersonName
 
-from .. import identity as _identity  # noqa: F401  (registers ISO_IR 179 with pydicom)
+from ..identity import register_charsets
+
+register_charsets()
 
 UTF8 = "ISO_IR 192"
 CHARSET_TAG = 0x00080005

@@ -169,8 +169,9 @@ def _default_action(elem: DataElement, run: Run, mode: str | None) -> str:
     dummied or cleaned as a whole, free text follows that sequence's action."""
     vr = elem.VR
     keyword = keyword_of(int(elem.tag))
-    if vr == "UI":
-        return "K" if keyword in run.policy.uid_keep_keywords else "U"
+    if vr == "UI":  # unlisted UIDs: instance-like ones are remapped too, unless UIDs are retained
+        retain = run.profile.has("retain_uids") or keyword in run.policy.uid_keep_keywords
+        return "K" if retain else "U"
     if vr == "SQ":
         return "K" if mode is None else mode
     if keyword in run.policy.structural_keywords:

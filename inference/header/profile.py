@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,7 @@ class Profile:
     safe_private: tuple[SafePrivate, ...] = ()
     description: str = ""
 
-    @property
+    @cached_property
     def columns(self) -> frozenset[str]:
         """Table E.1-1 option column keys of the enabled options."""
         table = load_table()
