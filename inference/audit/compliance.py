@@ -13,7 +13,6 @@ from functools import lru_cache
 from pathlib import Path
 
 from pydicom.dataset import Dataset
-from pydicom.tag import Tag
 
 from .findings import Finding
 
@@ -127,4 +126,4 @@ def _walk(ds: Dataset, prefix: str = ""):
 
 
 walk_elements = _walk
-__all__ = ["check_compliance", "walk_elements", "removal_rules", "ComplianceTableError", "Tag"]
+__all__ = ["check_compliance", "walk_elements", "removal_rules", "ComplianceTableError"]

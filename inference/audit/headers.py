@@ -21,6 +21,11 @@ _FREE_TEXT_VRS = {"LO", "LT", "PN", "SH", "ST", "UC", "UT"}   # where generic de
 _BULK_KEYWORDS = {"PixelData", "FloatPixelData", "DoubleFloatPixelData", "WaveformData", "EncapsulatedDocument",
                   "SpectroscopyData", "OverlayData", "CurveData"}
 _MAX_BINARY = 64 * 1024   # private/unknown binary values up to this size are read as text
+# Attributes that name products, software or the de-identification itself: an original value that equals them
+# (test data puts the vendor in InstitutionName) is not a leak. Generic detectors still read them.
+_NO_IDENTITY_KEYWORDS = {"Manufacturer", "ManufacturerModelName", "SoftwareVersions", "DeidentificationMethod",
+                         "CodingSchemeDesignator", "CodingSchemeVersion", "CodeValue", "ContextIdentifier",
+                         "SpecificCharacterSet", "ImplementationVersionName", "SourceApplicationEntityTitle"}
 
 
 def scan_headers(ds: Dataset, matcher: ValueMatcher | None, mask_values: bool = True) -> list[Finding]:
@@ -29,8 +34,10 @@ def scan_headers(ds: Dataset, matcher: ValueMatcher | None, mask_values: bool = 
     for path, elem in walk_elements(ds):
         if elem.keyword in _BULK_KEYWORDS or elem.VR == "SQ":
             continue
+        use = None if (elem.keyword in _NO_IDENTITY_KEYWORDS or "DeidentificationMethodCodeSequence" in path) \
+            else matcher
         for text in _element_texts(elem):
-            findings.extend(_scan_text(text, elem.VR, path, matcher, mask_values))
+            findings.extend(_scan_text(text, elem.VR, path, use, mask_values))
     return findings
 
 

@@ -87,7 +87,9 @@ class ValueMatcher:
     def __init__(self, values: list[PersonalValue], threshold: float = 85.0, min_fragment: int = 5):
         self.threshold = threshold
         self.min_fragment = min_fragment
-        self.values = [v for v in _dedupe(values) if _alnum_len(v.folded) >= 2]
+        # digit-only values under 4 digits ('11', '131') would match any number in any text: too short to search
+        self.values = [v for v in _dedupe(values) if _alnum_len(v.folded) >= 2
+                       and not (v.folded.replace(" ", "").isdigit() and len(v.folded.replace(" ", "")) < 4)]
 
     def find(self, text: str, fragments: bool = False) -> list[Match]:
         """Every personal value that text contains as whole words (OCR noise tolerated).

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-RELEASED_SUFFIXES = {".dcm": "dicom", ".jpg": "image", ".jpeg": "image", ".png": "image"}
+RELEASED_SUFFIXES = {".dcm": "dicom", ".jpg": "image", ".jpeg": "image", ".png": "image", ".mp4": "video",
+                     ".json": "text", ".csv": "text", ".txt": "text", ".xml": "text", ".html": "text", ".md": "text"}
 
 
 @dataclass(frozen=True)
@@ -24,15 +25,15 @@ class Released:
 
 
 def released_files(output: Path) -> Iterator[tuple[Path, str]]:
-    """Every file under OUTPUT that is released: DICOM (by content, any name) and JPEG/PNG exports."""
+    """Every file under OUTPUT: DICOM (by content, any name), JPEG/PNG, MP4, text; anything else is 'other'
+    (the auditor cannot read it, so it is flagged rather than passed unseen)."""
     for p in sorted(output.rglob("*")):
-        if not p.is_file() or p.name.startswith("."):
+        if not p.is_file():
             continue
         kind = RELEASED_SUFFIXES.get(p.suffix.lower())
-        if kind is None and _is_dicom(p):
-            kind = "dicom"
-        if kind:
-            yield p, kind
+        if kind is None:
+            kind = "dicom" if _is_dicom(p) else "other"
+        yield p, kind
 
 
 def _is_dicom(p: Path) -> bool:

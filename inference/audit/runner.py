@@ -105,9 +105,9 @@ def audit_released(r: Released, options: AuditOptions, pooled: list[PersonalValu
                 gt = compare(native_frames(original), native_frames(ds), load_items(r.ground_truth))
                 result.findings += findings_from(gt)
         else:
-            modality = str(original.get("Modality", "")) if original is not None else "image"
+            modality = str(original.get("Modality", "")) if original is not None else r.kind
             values = (values_from_dataset(original) if original is not None else []) + pooled
-            result = audit_image(r.path, values, opts)
+            result = _AUDITORS[r.kind](r.path, values, opts)
     except Exception as e:   # an object the auditor cannot read cannot be shown to be clean
         result = AuditResult([Finding("error", "unreadable", r.rel, f"{type(e).__name__}: {e}"[:300])])
     thumb = thumbnail_png(result.views, result.regions) if (keep_thumbnail and result.flagged and result.views) else None
@@ -134,6 +134,42 @@ def audit_image(path: Path, values: list[PersonalValue], options: AuditOptions) 
     if options.keep_views:
         result.views = [(0, view)]
     return result
+
+
+def audit_video(path: Path, values: list[PersonalValue], options: AuditOptions) -> AuditResult:
+    """An exported MP4: container metadata as text, every frame (or options.max_frames of them) through OCR."""
+    import av
+
+    from .frames import frame_indices
+
+    matcher = ValueMatcher(values, options.fuzzy_threshold, options.min_fragment) if values else None
+    result = AuditResult()
+    with av.open(str(path)) as container:
+        for key, value in (container.metadata or {}).items():
+            result.findings += scan_text(f"{key}: {value}", "video metadata", "content", matcher, options.mask_values)
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    picked = [(i, frames[i]) for i in frame_indices(len(frames), options.max_frames)]
+    found, result.frames_checked = audit_frames(picked, matcher, options)
+    result.findings += found
+    if options.keep_views:
+        result.views = picked[:1] + [p for p in picked if any(f.region and f.region.frame == p[0] for f in found)][:1]
+    return result
+
+
+def audit_text_file(path: Path, values: list[PersonalValue], options: AuditOptions) -> AuditResult:
+    """A text file left in OUTPUT (manifest, CSV): scanned like free text."""
+    matcher = ValueMatcher(values, options.fuzzy_threshold, options.min_fragment) if values else None
+    text = path.read_text(encoding="utf-8", errors="replace")
+    return AuditResult(scan_text(text, path.name, "content", matcher, options.mask_values))
+
+
+def audit_other(path: Path, values: list[PersonalValue], options: AuditOptions) -> AuditResult:
+    """A file of a kind the auditor cannot read: not shown clean, so flagged (fail closed)."""
+    return AuditResult([Finding("error", "not_audited", path.name,
+                                "file type the auditor cannot read; remove it from OUTPUT or audit it by hand")])
+
+
+_AUDITORS = {"image": audit_image, "video": audit_video, "text": audit_text_file, "other": audit_other}
 
 
 def _pooled_values(root: Path) -> list[PersonalValue]:
