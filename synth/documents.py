@@ -208,6 +208,8 @@ def make_pdf_bytes(identity: Identity) -> bytes:
     from pypdf import PdfReader, PdfWriter
 
     pdf = FPDF(format="A4")
+    # a fixed creation date (the exam's): the same seed must give the same bytes
+    pdf.set_creation_date(dt.datetime.combine(identity.exam_date, dt.time(12, 0), tzinfo=dt.timezone.utc))
     pdf.add_font("DejaVu", "", FONT)
     pdf.set_title(f"Tyrimo aprašas - {identity.given} {identity.family_name}")
     pdf.set_author(identity.doctor_name("performing"))
@@ -244,10 +246,19 @@ def make_pdf_bytes(identity: Identity) -> bytes:
     for line in body:
         pdf.multi_cell(0, 6, line, new_x="LMARGIN", new_y="NEXT")
     raw = bytes(pdf.output())
+    from hashlib import md5
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(raw)))
     writer.add_attachment("pacientas.txt", f"{identity.dicom_name} {identity.personal_code}".encode())
+    import uuid
+    from unittest import mock
+
     from pypdf.actions import JavaScript
-    writer.add_open_action(JavaScript(f"app.alert('{identity.patient_id}');"))
+    # pypdf names the script with uuid4(): derive it from the content so a seed gives the same bytes
+    with mock.patch.object(uuid, "uuid4", return_value=uuid.UUID(bytes=md5(raw).digest())):
+        writer.add_open_action(JavaScript(f"app.alert('{identity.patient_id}');"))
+    from pypdf.generic import ArrayObject, ByteStringObject
+    file_id = ByteStringObject(md5(raw).digest())  # pypdf's default /ID is time-based: derive it from content
+    writer._ID = ArrayObject([file_id, file_id])
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
