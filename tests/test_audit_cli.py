@@ -154,3 +154,14 @@ def test_threshold_lets_a_small_residual_rate_pass(released, tmp_path, capsys):
 def test_usage_errors_exit_2(tmp_path, capsys):
     assert main([str(tmp_path / "missing")]) == 2
     assert main([str(tmp_path), "--threshold", "5"]) == 2
+
+
+def test_without_trail_every_inputs_values_are_looked_for(released, tmp_path, capsys):
+    """No audit trail: outputs cannot be paired, so all inputs' personal values are searched in every output."""
+    out = tmp_path / "copy"
+    shutil.copytree(released / "out", out)      # no out.audit beside the copy
+    rc = main([str(out), "--against", str(released / "input"), "--report", str(tmp_path / "r"), "--no-mlflow",
+               "--no-pixels", "--quiet"])
+    text = capsys.readouterr().out
+    assert rc == 1 and "1 of 5 files flagged" in text and "checked with originals: 0 files" in text
+    assert "header:identity:name" in text

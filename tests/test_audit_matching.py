@@ -32,6 +32,8 @@ def test_fragments_only_when_asked():
     assert "Žukauskas" in kinds(m.find("USKAS", fragments=True))       # pixels: the tail of a half-blanked box
     assert "Žukauskas" in kinds(m.find("ZUKAU", fragments=True))       # ... or its head
     assert "49001011235" in kinds(m.find("011235", fragments=True))
+    assert "19850312" in kinds(m.find("0312", fragments=True))          # half of a date, alone on its line
+    assert m.find("Im 0312 W 1729", fragments=True) == []               # four digits among others: too weak
 
 
 def test_no_match_on_technical_text():

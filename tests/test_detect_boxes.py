@@ -62,3 +62,10 @@ def test_detector_never_imports_torch_or_ultralytics():
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'ultralytics', 'torchvision')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_grow_along_text_more_than_across():
+    d = np.array([[100, 100, 200, 110, 0.5], [300, 100, 310, 200, 0.5]], np.float32)
+    g = grow(d, 0.2, 1, 1000, 1000, margin_along=1.0)
+    assert g[0, :4].tolist() == [90, 98, 210, 112]  # horizontal: 10 px along, 2 px across
+    assert g[1, :4].tolist() == [298, 90, 312, 210]  # vertical label: along = y

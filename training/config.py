@@ -55,7 +55,8 @@ class DetectParams:
     overlap: int = 64
     conf: float = 0.10
     iou: float = 0.5
-    margin_rel: float = 0.25  # grow each box by this x box height on every side
+    margin_rel: float = 0.25  # grow each box by this x box thickness across the text
+    margin_along: float = 0.25  # ... and by this x thickness along the text (first/last glyph)
     margin_min: int = 2
 
 

@@ -46,11 +46,18 @@ def instances_needed(target: float, confidence: float = 0.95) -> int:
     return math.ceil(math.log(1 - confidence) / math.log(target))
 
 
+def fill(mask: np.ndarray, box) -> None:
+    """Set the pixels of one box (outward rounding, as the redactor blanks whole pixels)."""
+    h, w = mask.shape
+    x0, y0, x1, y1 = box[:4]
+    mask[max(0, math.floor(y0)):min(h, math.ceil(y1)), max(0, math.floor(x0)):min(w, math.ceil(x1))] = True
+
+
 def box_mask(dets: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Pixels blanked by the boxes (outward rounding, as the redactor blanks whole pixels)."""
+    """Pixels blanked by the boxes."""
     m = np.zeros((height, width), bool)
-    for x0, y0, x1, y1 in dets[:, :4]:
-        m[max(0, math.floor(y0)):min(height, math.ceil(y1)), max(0, math.floor(x0)):min(width, math.ceil(x1))] = True
+    for d in dets:
+        fill(m, d)
     return m
 
 
@@ -127,8 +134,8 @@ def score_image(gt: dict, dets: np.ndarray, height: int, width: int) -> ImageRes
         b = it["box"]
         bh = b[3] - b[1]
         g = [b[0] - bh / 2, b[1] - bh / 2, b[2] + bh / 2, b[3] + bh / 2]
-        text_tight[box_mask(np.array([b]), height, width)] = True
-        text_grown[box_mask(np.array([g]), height, width)] = True
+        fill(text_tight, b)
+        fill(text_grown, g)
         if len(dets):
             on_text |= (centres[:, 0] >= g[0]) & (centres[:, 0] <= g[2]) & (centres[:, 1] >= g[1]) & (centres[:, 1] <= g[3])
         chars = [c for c in (it.get("chars") or [b]) if c is not None]  # None = whitespace
@@ -186,14 +193,16 @@ def draw_example(img: np.ndarray, dets: np.ndarray, res: ImageResult) -> np.ndar
 
 
 def evaluate(data: Path, detector, confs: list[float] | None = None, examples_dir: Path | None = None,
-             n_examples: int = 6, conf: float | None = None, margins: list[float] | None = None) -> dict:
+             n_examples: int = 6, conf: float | None = None, margins: list[float] | None = None,
+             alongs: list[float] | None = None) -> dict:
     """Run the detector over every gt/*.json image of data/; returns the metrics dict (see module doc)."""
     from inference.detect.boxes import grow  # noqa: PLC0415
 
     manifest = read_manifest(data)
     s = detector.settings
-    op = (s.conf if conf is None else conf, s.margin_rel)  # the operating point reported as the main result
-    points = sorted({(c, m) for c in set(confs or []) | {op[0]} for m in set(margins or []) | {op[1]}})
+    op = (s.conf if conf is None else conf, s.margin_rel, s.margin_along)  # the operating point: the main result
+    points = sorted({(c, m, g) for c in set(confs or []) | {op[0]} for m in set(margins or []) | {op[1]}
+                     for g in set(alongs or []) | {op[2]}})
     per_conf = {c: {"all": Tally(), "family": defaultdict(Tally), "exam": defaultdict(Tally), "size": defaultdict(Tally),
                     "preds": 0, "on_text": 0, "nt": 0, "bnt": 0, "ntm": 0, "bntm": 0} for c in points}
     gts = sorted((data / "gt").glob("*.json"))
@@ -210,7 +219,7 @@ def evaluate(data: Path, detector, confs: list[float] | None = None, examples_di
         fam = _pick(row, gt, "family", "layout", "layout_family")
         exam = _pick(row, gt, "exam", "exam_type", "modality")
         for c in points:
-            dets = grow(raw[raw[:, 4] >= c[0]], c[1], s.margin_min, w, h)
+            dets = grow(raw[raw[:, 4] >= c[0]], c[1], s.margin_min, w, h, c[2])
             r = score_image(gt, dets, h, w)
             a = per_conf[c]
             a["all"].add(r.tally)
@@ -245,8 +254,8 @@ def evaluate(data: Path, detector, confs: list[float] | None = None, examples_di
     main["settings"] = dataclasses.asdict(s)
     main["missed"] = missed_log[:200]
     if len(points) > 1:
-        main["sweep"] = {f"conf={c},margin={m}": {k: v for k, v in pack(per_conf[(c, m)]).items() if not k.startswith("per_")}
-                         for c, m in points}
+        main["sweep"] = {f"conf={c},margin={m},along={g}": {k: v for k, v in pack(per_conf[(c, m, g)]).items()
+                                                           if not k.startswith("per_")} for c, m, g in points}
     return main
 
 
@@ -276,6 +285,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, default=None, help="metrics json (default: params evaluate.metrics)")
     ap.add_argument("--sweep", type=float, nargs="*", default=None, help="extra confidence thresholds to report")
     ap.add_argument("--sweep-margin", type=float, nargs="*", default=None, help="extra margins (x box thickness)")
+    ap.add_argument("--sweep-along", type=float, nargs="*", default=None, help="extra along-text margins")
     ap.add_argument("--no-mlflow", action="store_true")
     a = ap.parse_args(argv)
     params = load_params(a.params)
@@ -292,7 +302,8 @@ def main(argv: list[str] | None = None) -> None:
         import shutil  # noqa: PLC0415
 
         shutil.rmtree(examples)
-    metrics = evaluate(data, det, a.sweep, examples, params.evaluate.examples, conf=base.conf, margins=a.sweep_margin)
+    metrics = evaluate(data, det, a.sweep, examples, params.evaluate.examples, conf=base.conf, margins=a.sweep_margin,
+                       alongs=a.sweep_along)
     metrics["settings"]["conf"] = base.conf
     metrics["target_recall"] = params.evaluate.target_recall
     metrics["instances_needed_for_target_zero_misses"] = instances_needed(params.evaluate.target_recall)
@@ -310,7 +321,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  size   {sz:24s} n={m['instances']:5d} recall={m['instance_recall']} char={m['char_recall']}")
     if "sweep" in metrics:
         for c, m in metrics["sweep"].items():
-            print(f"  {c:22s} recall={m['instance_recall']} char={m['char_recall']} prec={m['precision']} over={m['over_redaction']}")
+            print(f"  {c:34s} recall={m['instance_recall']} char={m['char_recall']} prec={m['precision']} over={m['over_redaction']}")
     if not a.no_mlflow:
         log_to_mlflow(params, metrics, model, examples)
 

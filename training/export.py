@@ -42,7 +42,7 @@ def export(params: Params, weights: Path | None = None) -> Path:
     sidecar = {
         "format": "yolo-raw-head: input 1x3xTxT RGB float 0..1, output 1x(4+nc)xA [cx,cy,w,h,scores] in tile px",
         "classes": ["text"],
-        "settings": {k: getattr(params.detect, k) for k in ("tile", "overlap", "conf", "iou", "margin_rel", "margin_min")},
+        "settings": {k: getattr(params.detect, k) for k in ("tile", "overlap", "conf", "iou", "margin_rel", "margin_along", "margin_min")},
         "sha256": sha256_file(onnx),
         "exported": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "weights": str(weights.relative_to(ROOT)) if weights.is_relative_to(ROOT) else str(weights),

@@ -125,6 +125,15 @@ def source_pairs(src: Path) -> list[tuple[Path, Path]]:
     return [(p, src / "labels" / f"{p.stem}.txt") for p in imgs]
 
 
+def image_splits(n: int, val_fraction: float, rng: random.Random) -> list[str]:
+    """Whole images go to train or val (tiles of one image never straddle both); val is never empty when asked
+    for, because ultralytics refuses an empty validation folder."""
+    splits = ["val" if rng.random() < val_fraction else "train" for _ in range(n)]
+    if val_fraction > 0 and n > 1 and "val" not in splits:
+        splits[-1] = "val"
+    return splits
+
+
 def build_tiles(sources: list[Path], out: Path, cfg: TileConfig) -> dict[str, int]:
     """Cut tiles from every source folder into out/ and write out/data.yaml. Returns tile counts per split."""
     rng = random.Random(cfg.seed)
@@ -133,7 +142,8 @@ def build_tiles(sources: list[Path], out: Path, cfg: TileConfig) -> dict[str, in
         (out / "images" / split).mkdir(parents=True, exist_ok=True)
         (out / "labels" / split).mkdir(parents=True, exist_ok=True)
     pairs = [pair for src in sources for pair in source_pairs(Path(src))]
-    for n, (img_path, lab_path) in enumerate(pairs):
+    splits = image_splits(len(pairs), cfg.val_fraction, rng)
+    for (img_path, lab_path), split in zip(pairs, splits):
         img = cv2.imread(str(img_path), cv2.IMREAD_UNCHANGED)
         if img is None:
             raise ValueError(f"cannot read {img_path}")
@@ -142,7 +152,6 @@ def build_tiles(sources: list[Path], out: Path, cfg: TileConfig) -> dict[str, in
         h, w = img.shape[:2]
         raw = read_yolo_labels(lab_path, w, h)
         boxes = pad_box(raw, cfg.pad_rel, cfg.min_height)
-        split = "val" if rng.random() < cfg.val_fraction else "train"
         for k, (x0, y0) in enumerate(tile_origins(raw, w, h, cfg, rng)):
             name = f"{img_path.parent.parent.name}_{img_path.stem}_{k}"
             cv2.imwrite(str(out / "images" / split / f"{name}.png"), cut_tile(img, x0, y0, cfg.size))

@@ -151,6 +151,9 @@ class ValueMatcher:
             for r in runs:
                 if len(r) >= need and r in form:
                     return Match(v, 100.0 * len(r) / len(form), r)
+            # half a blanked date leaves 4 digits: its head or tail, alone on the line (e.g. '1118' of 19751118)
+            if fragments and v.kind == "date" and len(form) == 8 and all_digits in (form[:4], form[-4:]):
+                return Match(v, 50.0, all_digits)
             # OCR digit slips: one substitution in a long number
             if fragments and len(form) >= 8:
                 for r in runs:

@@ -102,8 +102,11 @@ def audit_released(r: Released, options: AuditOptions, pooled: list[PersonalValu
             modality = str(ds.get("Modality", "")) or "?"
             result = audit_dataset(ds, original if original is not None else None, opts, extra_values=pooled)
             if r.ground_truth is not None and original is not None and "PixelData" in ds:
-                gt = compare(native_frames(original), native_frames(ds), load_items(r.ground_truth))
-                result.findings += findings_from(gt)
+                try:
+                    gt = compare(native_frames(original), native_frames(ds), load_items(r.ground_truth))
+                    result.findings += findings_from(gt)
+                except ValueError as e:   # resized or re-framed output: labels cannot be checked, say so
+                    result.findings.append(Finding("ground_truth", "incomparable", "PixelData", str(e)[:300]))
         else:
             modality = str(original.get("Modality", "")) if original is not None else r.kind
             values = (values_from_dataset(original) if original is not None else []) + pooled

@@ -46,20 +46,27 @@ def nms(dets: np.ndarray, iou: float, max_det: int = 3000) -> np.ndarray:
     return dets[np.array(keep, int)]
 
 
-def grow(dets: np.ndarray, margin_rel: float, margin_min: float, width: int, height: int) -> np.ndarray:
-    """Grow each box by margin_rel x its thickness (min margin_min px) on every side, clipped to the image.
+def grow(dets: np.ndarray, margin_rel: float, margin_min: float, width: int, height: int,
+         margin_along: float | None = None) -> np.ndarray:
+    """Grow each box by margin_rel x its thickness across the text and margin_along x thickness along it (at least
+    margin_min px), clipped to the image.
 
-    Thickness = the smaller side (line height; line width for vertical labels), because character size scales with
-    line height, not line length: this is what makes accents, descenders and the first/last glyph of a line fall
-    inside the blanked area.
+    Thickness = the smaller side (line height; line width for vertical labels), because glyph size scales with
+    line height, not line length. Along the text the margin is larger: the detector's misses are the first or last
+    glyph of a line, about one thickness wide, while across the text only accents and descenders stick out.
     """
     if len(dets) == 0:
         return dets
     out = dets.copy()
-    thick = np.minimum(out[:, 3] - out[:, 1], out[:, 2] - out[:, 0])
-    m = np.maximum(margin_rel * thick, margin_min)
-    out[:, 0] = np.clip(out[:, 0] - m, 0, width)
-    out[:, 1] = np.clip(out[:, 1] - m, 0, height)
-    out[:, 2] = np.clip(out[:, 2] + m, 0, width)
-    out[:, 3] = np.clip(out[:, 3] + m, 0, height)
+    w, h = out[:, 2] - out[:, 0], out[:, 3] - out[:, 1]
+    thick = np.minimum(w, h)
+    across = np.maximum(margin_rel * thick, margin_min)
+    along = np.maximum((margin_rel if margin_along is None else margin_along) * thick, margin_min)
+    horizontal = w >= h
+    mx = np.where(horizontal, along, across)
+    my = np.where(horizontal, across, along)
+    out[:, 0] = np.clip(out[:, 0] - mx, 0, width)
+    out[:, 1] = np.clip(out[:, 1] - my, 0, height)
+    out[:, 2] = np.clip(out[:, 2] + mx, 0, width)
+    out[:, 3] = np.clip(out[:, 3] + my, 0, height)
     return out

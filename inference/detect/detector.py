@@ -29,7 +29,8 @@ class DetectorSettings:
     overlap: int = 64
     conf: float = 0.10
     iou: float = 0.5
-    margin_rel: float = 0.25
+    margin_rel: float = 0.25  # x box thickness, across the text
+    margin_along: float = 0.25  # x box thickness, along the text (line ends)
     margin_min: float = 2.0
     max_det: int = 3000
 
@@ -129,4 +130,4 @@ class TextDetector:
         """(N, 5) float32 [x0, y0, x1, y1, score] in image pixels, grown by the safety margin."""
         h, w = image.shape[:2]
         s = self.settings
-        return grow(self.detect_raw(image), s.margin_rel, s.margin_min, w, h).astype(np.float32)
+        return grow(self.detect_raw(image), s.margin_rel, s.margin_min, w, h, s.margin_along).astype(np.float32)
