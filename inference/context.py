@@ -18,6 +18,8 @@ class RunOptions:
     drop: frozenset[str] = frozenset()         # object type names (see data/object_types.yaml)
     model_path: Path | None = None             # None: models/text_detector.onnx
     audit: bool = False                        # release gate: audit every file before it is released
+    audit_max_frames: int | None = None        # frames OCR-ed per file by the gate (None: every frame)
+    audit_flag_any_text: bool = False          # gate flags any legible text left, not only personal data
     lossy_reencode: bool = False               # lossy inputs re-encoded lossy instead of written uncompressed
     providers: tuple[str, ...] | None = None   # ONNX Runtime providers; None = CUDA when present, else CPU
 

@@ -278,8 +278,10 @@ def process_file(path: Path, source: str, ctx: Context) -> FileResult:
 
         if ctx.options.audit:
             t = time.perf_counter()
-            from .audit import audit_dataset
-            verdict = audit_dataset(ds, original_identity=identity)
+            from .audit import AuditOptions, audit_dataset
+            verdict = audit_dataset(ds, original_identity=identity, options=AuditOptions(
+                max_frames=ctx.options.audit_max_frames, flag_any_text=ctx.options.audit_flag_any_text,
+                allow_private_tags=bool(getattr(ctx.profile, "safe_private", ()))))
             result.timings["audit"] = time.perf_counter() - t
             if verdict.flagged:
                 raise Quarantined("auditor flagged the output: " + "; ".join(verdict.reasons)[:500])

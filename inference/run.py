@@ -46,6 +46,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
     p.add_argument("--model", type=Path, default=None, help=f"ONNX text detector (default {DEFAULT_MODEL.name})")
     p.add_argument("--audit", action="store_true", help="audit each file before release; flagged files go to quarantine")
+    p.add_argument("--audit-max-frames", type=int, default=0,
+                   help="with --audit: frames OCR-ed per file (default 0 = every frame)")
+    p.add_argument("--audit-flag-any-text", action="store_true",
+                   help="with --audit: quarantine a file with any legible text left, not only personal data")
     p.add_argument("--lossy-reencode", action="store_true", help="re-encode lossy inputs lossy (default: uncompressed)")
     p.add_argument("--audit-dir", type=Path, help="audit trail folder (default OUTPUT.audit)")
     p.add_argument("--quarantine-dir", type=Path, help="quarantine folder (default OUTPUT.quarantine)")
@@ -70,6 +74,7 @@ def options_from_args(a: argparse.Namespace) -> RunOptions:
     if a.workers < 1:
         raise SystemExit("error: --workers must be at least 1")
     return RunOptions(profile=a.profile, formats=formats, drop=drop, model_path=a.model, audit=a.audit,
+                      audit_max_frames=a.audit_max_frames or None, audit_flag_any_text=a.audit_flag_any_text,
                       lossy_reencode=a.lossy_reencode)
 
 

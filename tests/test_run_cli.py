@@ -191,3 +191,17 @@ def test_bad_profile_is_a_usage_error_before_any_work(tmp_path, monkeypatch, cap
     assert run(tmp_path / "in", tmp_path / "out", "--profile", "no-such-profile") == 2
     assert "profile" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_release_gate_quarantines_what_the_auditor_flags(tmp_path, monkeypatch, capsys):
+    """A profile that (wrongly) keeps the institution and name: without --audit it is released, with it not."""
+    monkeypatch.setenv("MEDANON_KEY", "k" * 32)
+    leaky = tmp_path / "leaky.yaml"
+    leaky.write_text("name: leaky\nextends: basic\noverrides:\n  PatientName: K\n")
+    write(make_object(GSPS, generate_uid(), generate_uid()), tmp_path / "in" / "ps.dcm")
+    assert run(tmp_path / "in", tmp_path / "open", "--profile", str(leaky)) == EXIT_OK
+    assert run(tmp_path / "in", tmp_path / "gated", "--profile", str(leaky), "--audit") == EXIT_QUARANTINED
+    assert not list((tmp_path / "gated").rglob("*.dcm"))
+    reason = json.loads(next((tmp_path / "gated.quarantine").rglob("reason.json")).read_text())["reason"]
+    assert reason.startswith("auditor flagged")
+    assert "Gabija" not in reason  # reasons are masked: the quarantine note itself identifies nobody
