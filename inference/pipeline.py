@@ -146,6 +146,16 @@ def fill_missing_uids(ds: Dataset, data: bytes, keyring: Keyring) -> list[str]:
     return added
 
 
+def blanked_regions(report: Any) -> list[list[int]]:
+    """Every rectangle blanked on any frame [x0, y0, x1, y1] (x1/y1 exclusive): for QA and over-redaction
+    measurement. Coordinates only; no pixel content."""
+    import numpy as np
+    rects = [np.asarray(r).reshape(-1, 4) for r in getattr(report, "boxes_per_frame", [])]
+    if not rects:
+        return []
+    return np.unique(np.concatenate(rects), axis=0).astype(int).tolist()
+
+
 def report_dict(report: Any) -> Any:
     """A handler's report as plain JSON data for the audit trail: counts and codes, never pixel arrays."""
     if hasattr(report, "summary"):
@@ -209,6 +219,7 @@ def _content_handler(handler: str, ds: Dataset, identity: Any, textdeid: Any, ct
         from .pixels import PixelOptions, redact_dataset
         report = redact_dataset(ds, ctx.detector(), PixelOptions(lossy_reencode=ctx.options.lossy_reencode))
         result.actions["pixels"] = report_dict(report)
+        result.actions["pixels"]["regions"] = blanked_regions(report)
         return report
     if handler == "sr":
         from .documents.sr import deidentify_sr

@@ -78,3 +78,12 @@ def test_realset_malformed_labels_raise(tmp_path):
     (tmp_path / "labels" / "a.txt").write_text("0 5 5 20 20\n")  # pixels, not normalised
     with pytest.raises(RealSetError):
         load_real_set(tmp_path)
+
+
+def test_image_splits_never_leave_val_empty():
+    import random
+
+    from training.tiles import image_splits
+
+    assert "val" in image_splits(3, 0.01, random.Random(0))
+    assert image_splits(3, 0.0, random.Random(0)) == ["train"] * 3

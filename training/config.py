@@ -58,6 +58,7 @@ class DetectParams:
     margin_rel: float = 0.25  # grow each box by this x box thickness across the text
     margin_along: float = 0.25  # ... and by this x thickness along the text (first/last glyph)
     margin_min: int = 2
+    scales: list[float] = field(default_factory=lambda: [1.0])  # add 0.5 for a coarse pass (large text)
 
 
 @dataclass(frozen=True)

@@ -286,6 +286,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sweep", type=float, nargs="*", default=None, help="extra confidence thresholds to report")
     ap.add_argument("--sweep-margin", type=float, nargs="*", default=None, help="extra margins (x box thickness)")
     ap.add_argument("--sweep-along", type=float, nargs="*", default=None, help="extra along-text margins")
+    ap.add_argument("--scales", type=float, nargs="*", default=None, help="override the model's scale passes")
     ap.add_argument("--no-mlflow", action="store_true")
     a = ap.parse_args(argv)
     params = load_params(a.params)
@@ -293,6 +294,8 @@ def main(argv: list[str] | None = None) -> None:
     
     model = a.model or (ROOT / params.export.onnx)
     det = TextDetector(model)
+    if a.scales:
+        det.settings = dataclasses.replace(det.settings, scales=tuple(a.scales))
     base = det.settings
     if a.sweep:  # decode at the lowest threshold so every sweep value can be filtered from one pass
         det.settings = dataclasses.replace(base, conf=min(a.sweep + [base.conf]))

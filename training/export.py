@@ -39,15 +39,17 @@ def export(params: Params, weights: Path | None = None) -> Path:
     onnx.parent.mkdir(parents=True, exist_ok=True)
     shutil.move(str(made), onnx)
     n_params = sum(p.numel() for p in model.model.parameters())
+    results = weights.parent.parent / "results.csv"  # epochs actually run (a time budget re-fits the count)
+    epochs = max(0, len(results.read_text().splitlines()) - 1) if results.exists() else params.train.epochs
     sidecar = {
         "format": "yolo-raw-head: input 1x3xTxT RGB float 0..1, output 1x(4+nc)xA [cx,cy,w,h,scores] in tile px",
         "classes": ["text"],
-        "settings": {k: getattr(params.detect, k) for k in ("tile", "overlap", "conf", "iou", "margin_rel", "margin_along", "margin_min")},
+        "settings": {k: getattr(params.detect, k) for k in ("tile", "overlap", "conf", "iou", "margin_rel", "margin_along", "margin_min", "scales")},
         "sha256": sha256_file(onnx),
         "exported": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "weights": str(weights.relative_to(ROOT)) if weights.is_relative_to(ROOT) else str(weights),
         "train": {"model_yaml": params.train.model_yaml, "scale": params.train.scale, "tile": params.train.tile,
-                  "epochs": params.train.epochs, "parameters": n_params},
+                  "epochs": epochs, "hours_budget": params.train.hours, "parameters": n_params},
     }
     onnx.with_suffix(".json").write_text(json.dumps(sidecar, indent=2) + "\n")
     print(f"exported {onnx} ({onnx.stat().st_size / 1e6:.1f} MB), settings {onnx.with_suffix('.json')}")

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from inference.detect.boxes import decode_yolo, grow, nms
@@ -33,11 +34,15 @@ class DetectorSettings:
     margin_along: float = 0.25  # x box thickness, along the text (line ends)
     margin_min: float = 2.0
     max_det: int = 3000
+    scales: tuple[float, ...] = (1.0,)  # image scales run; < 1 passes find large text whose lines span tiles
 
     @classmethod
     def from_sidecar(cls, data: dict) -> DetectorSettings:
         names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.get("settings", {}).items() if k in names})
+        kw = {k: v for k, v in data.get("settings", {}).items() if k in names}
+        if "scales" in kw:
+            kw["scales"] = tuple(float(x) for x in kw["scales"])
+        return cls(**kw)
 
 
 def sha256_file(path: Path) -> str:
@@ -107,24 +112,35 @@ class TextDetector:
         out = self.session.run(None, {self.input_name: x})[0]
         return nms(decode_yolo(out, self.settings.conf), self.settings.iou, self.settings.max_det)
 
-    def detect_raw(self, image: np.ndarray) -> np.ndarray:
-        """Detections over all tiles in image coordinates, duplicates across tile overlaps removed, no margin."""
-        rgb = to_rgb(image)
+    def detect_scale(self, rgb: np.ndarray, scale: float = 1.0) -> np.ndarray:
+        """Detections over all tiles of the image resized by `scale`, in ORIGINAL image coordinates, duplicates
+        across tile overlaps removed, no margin."""
         h, w = rgb.shape[:2]
+        img = rgb
+        if scale != 1.0:
+            img = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
         t = self.settings.tile
         parts = []
-        for y0, x0 in tile_grid(h, w, t, self.settings.overlap):
-            d = self.detect_tile(crop_padded(rgb, y0, x0, t))
+        for y0, x0 in tile_grid(img.shape[0], img.shape[1], t, self.settings.overlap):
+            d = self.detect_tile(crop_padded(img, y0, x0, t))
             if len(d):
                 d[:, [0, 2]] += x0
                 d[:, [1, 3]] += y0
                 parts.append(d)
         if not parts:
             return np.zeros((0, 5), np.float32)
-        dets = np.concatenate(parts)
+        dets = nms(np.concatenate(parts), self.settings.iou, self.settings.max_det)
+        dets[:, :4] /= scale
         dets[:, [0, 2]] = np.clip(dets[:, [0, 2]], 0, w)
         dets[:, [1, 3]] = np.clip(dets[:, [1, 3]], 0, h)
-        return nms(dets, self.settings.iou, self.settings.max_det)
+        return dets
+
+    def detect_raw(self, image: np.ndarray) -> np.ndarray:
+        """Detections of every scale pass, no margin. Passes are concatenated, NOT suppressed against each other:
+        redaction blanks the union, and a coarse-pass box often covers the line ends a native-pass box misses."""
+        rgb = to_rgb(image)
+        parts = [self.detect_scale(rgb, sc) for sc in self.settings.scales]
+        return np.concatenate(parts) if parts else np.zeros((0, 5), np.float32)
 
     def detect(self, image: np.ndarray) -> np.ndarray:
         """(N, 5) float32 [x0, y0, x1, y1, score] in image pixels, grown by the safety margin."""

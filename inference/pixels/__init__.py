@@ -41,6 +41,7 @@ class PixelOptions:
     """Knobs of the pixel stage; the defaults are the safe, documented policy."""
 
     static_min_fraction: float = 0.25  # text seen in >= this share of frames is static (union on all)
+    union_all_frames: bool = True  # recall first: a box found on any frame is blanked on every frame
     static_min_iou: float = 0.3  # boxes overlapping this much across frames are the same text
     use_us_regions: bool = True  # blank everything outside SequenceOfUltrasoundRegions
     us_min_region_fraction: float = 0.05  # regions covering less of the frame are not trusted
@@ -150,6 +151,11 @@ def redact_dataset(ds: Dataset, detector: Detector, options: PixelOptions | None
     if len(per_frame) != n_frames:
         raise PixelError(f"decoded {len(per_frame)} frames, header says {n_frames}")
     planned, static = plan_rects(per_frame, options.static_min_fraction, options.static_min_iou)
+    if options.union_all_frames and n_frames > 1:
+        # burned-in overlays are static; a detector that misses a line on one frame but finds it on another
+        # must not leave it readable there. Moving text (timers) is blanked along its whole path: text either way.
+        everything = np.unique(np.concatenate([r.reshape(-1, 4) for r in per_frame]), axis=0).astype(np.int64)
+        planned, static = [everything for _ in per_frame], everything
     mask = keep_mask(ds, rows, cols, options.us_min_region_fraction) if options.use_us_regions else None
 
     flagged = str(ds.get("BurnedInAnnotation", "")).upper() == "YES"
