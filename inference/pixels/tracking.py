@@ -12,6 +12,8 @@ import hashlib
 
 import numpy as np
 
+from inference.detect.boxes import iou_one_to_many
+
 from inference.pixels.redact import Rects
 
 
@@ -24,15 +26,8 @@ def frame_hash(frame: np.ndarray) -> bytes:
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of one rect a against rects b (N,4)."""
-    ix0 = np.maximum(a[0], b[:, 0])
-    iy0 = np.maximum(a[1], b[:, 1])
-    ix1 = np.minimum(a[2], b[:, 2])
-    iy1 = np.minimum(a[3], b[:, 3])
-    inter = np.clip(ix1 - ix0, 0, None) * np.clip(iy1 - iy0, 0, None)
-    area_a = (a[2] - a[0]) * (a[3] - a[1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return inter / np.maximum(area_a + area_b - inter, 1)
+    """IoU of one rect a against rects b (N,4): the detector's own box arithmetic."""
+    return iou_one_to_many(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64))
 
 
 def static_rects(per_frame: list[Rects], min_fraction: float, min_iou: float) -> Rects:
