@@ -1,5 +1,5 @@
 """`dvc repro` of synth -> train -> export -> evaluate with the small profile, offline, in a fresh copy of the
-project (what a clean clone contains: code, dvc.yaml, .dvc/config; no data, no runs, no model)."""
+project (what a clean clone contains: code, dvc.yaml, .dvc/config, the gen-1 checkpoint; no data, no runs, no ONNX model)."""
 import json
 import os
 import shutil
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-COPY = ["training", "synth", "inference", "dvc.yaml", ".dvc/config", ".dvcignore"]
+COPY = ["training", "synth", "inference", "models/checkpoints", "dvc.yaml", ".dvc/config", ".dvcignore"]
 
 
 @pytest.mark.slow

@@ -45,6 +45,7 @@ class TrainParams:
     seed: int = 0
     threads: int = 2
     real_sets: list[str] = field(default_factory=list)  # folders for training/realset.py (YOLO or COCO)
+    init_weights: str = ""  # start from our own earlier checkpoint (fine-tune); "" = from scratch
     tiles_dir: str = "data/tiles"
     run_dir: str = "runs/detector"
 

@@ -74,10 +74,13 @@ def train(params: Params, resume: bool = False, skip_tiles: bool = False) -> Pat
     model = YOLO(str(cfg_path), task="detect")
     model.train(
         data=str(data), epochs=tp.epochs, imgsz=tp.tile, batch=tp.batch, device="cpu", workers=0,
-        project=str(run.parent), name=run.name, exist_ok=True, pretrained=False, seed=tp.seed,
+        project=str(run.parent), name=run.name, exist_ok=True, seed=tp.seed,
         patience=tp.patience, mosaic=tp.mosaic, close_mosaic=tp.close_mosaic, scale=tp.scale_aug,
         fliplr=0.0, degrees=0.0, translate=0.1, hsv_h=0.015, hsv_s=0.5, hsv_v=0.4, plots=False,
         cache="ram", save_period=-1, verbose=True, amp=False, deterministic=False, rect=False,
+        # init_weights: our own earlier checkpoint (committed under models/checkpoints/), never a download
+        pretrained=str(_abs(tp.init_weights)) if tp.init_weights else False,
+        warmup_epochs=1.0 if tp.init_weights else 3.0,
         **({"time": tp.hours} if tp.hours > 0 else {}),
     )
     return run / "weights" / "best.pt"
