@@ -49,3 +49,16 @@ def test_precision_and_over_redaction():
     nontext = 100 * 100 - 50 * 10 - 50 * 10
     assert r.nontext_px == nontext
     assert r.blanked_nontext_px == (54 * 14 - 50 * 10) + 20 * 10
+
+
+def test_invisible_characters_are_not_required():
+    """Text drawn in its background's own value (white on a saturated field) holds no information: an item with no
+    visible character is counted apart, and a partly visible item needs only its visible characters covered."""
+    img = np.zeros((100, 100), np.uint8)
+    img[12:18, 12:18] = 255  # only the first character of JONAS has ink that differs from its background
+    r = score_image(GT, np.zeros((0, 5), np.float32), 100, 100, img)
+    assert (r.tally.items, r.tally.found, r.tally.chars) == (1, 0, 1)  # J must be covered; O, A, S are invisible
+    flat = np.full((100, 100), 255, np.uint8)
+    r = score_image(GT, np.zeros((0, 5), np.float32), 100, 100, flat)
+    assert (r.tally.items, r.tally.invisible) == (0, 1)
+    assert r.tally.summary()["invisible_items"] == 1

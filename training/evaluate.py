@@ -61,14 +61,28 @@ def box_mask(dets: np.ndarray, height: int, width: int) -> np.ndarray:
     return m
 
 
-def covered(mask: np.ndarray, box: list[float]) -> bool:
-    """Every pixel of the (character) box is blanked. Inward rounding of sub-pixel glyph edges."""
-    h, w = mask.shape
+def _inner(box: list[float], h: int, w: int) -> tuple[int, int, int, int]:
+    """Integer pixel window of a (character) box, rounding sub-pixel glyph edges inward."""
     x0, y0 = max(0, int(math.floor(box[0] + 0.25))), max(0, int(math.floor(box[1] + 0.25)))
     x1, y1 = min(w, int(math.ceil(box[2] - 0.25))), min(h, int(math.ceil(box[3] - 0.25)))
+    return x0, y0, x1, y1
+
+
+def covered(mask: np.ndarray, box: list[float]) -> bool:
+    """Every pixel of the (character) box is blanked."""
+    x0, y0, x1, y1 = _inner(box, *mask.shape)
     if x1 <= x0 or y1 <= y0:
         return True
     return bool(mask[y0:y1, x0:x1].all())
+
+
+def invisible(img: np.ndarray | None, box: list[float]) -> bool:
+    """The box holds ONE pixel value: text drawn in its background's own value (e.g. white on a saturated field).
+    WHY excluded from recall: such a character carries no information in the pixels, so nothing can leak."""
+    if img is None:
+        return False
+    x0, y0, x1, y1 = _inner(box, *img.shape[:2])
+    return x1 > x0 and y1 > y0 and bool((img[y0:y1, x0:x1] == img[y0, x0]).all())
 
 
 @dataclass
@@ -79,6 +93,7 @@ class Tally:
     chars_found: int = 0
     text_items: int = 0
     text_found: int = 0
+    invisible: int = 0  # personal-data items with no visible character: not counted above
 
     def add(self, other: Tally) -> None:
         for k in vars(self):
@@ -89,7 +104,7 @@ class Tally:
         return {"instances": self.items, "found": self.found, "instance_recall": _ratio(self.found, self.items),
                 "ci95": [round(lo, 6), round(hi, 6)], "char_recall": _ratio(self.chars_found, self.chars),
                 "chars": self.chars, "all_text_instances": self.text_items,
-                "all_text_recall": _ratio(self.text_found, self.text_items)}
+                "all_text_recall": _ratio(self.text_found, self.text_items), "invisible_items": self.invisible}
 
 
 def _ratio(a: int, b: int) -> float | None:
@@ -118,8 +133,9 @@ def size_bucket(box: list[float]) -> str:
     return next(name for limit, name in SIZE_BUCKETS if t < limit)
 
 
-def score_image(gt: dict, dets: np.ndarray, height: int, width: int) -> ImageResult:
-    """Compare one image's detections (already margin-grown) with its ground-truth items."""
+def score_image(gt: dict, dets: np.ndarray, height: int, width: int, img: np.ndarray | None = None) -> ImageResult:
+    """Compare one image's detections (already margin-grown) with its ground-truth items; with img, characters
+    that are invisible in it are not required (an item with no visible character is counted in ``invisible``)."""
     mask = box_mask(dets, height, width)
     t = Tally()
     by_size: dict[str, Tally] = defaultdict(Tally)
@@ -139,6 +155,10 @@ def score_image(gt: dict, dets: np.ndarray, height: int, width: int) -> ImageRes
         if len(dets):
             on_text |= (centres[:, 0] >= g[0]) & (centres[:, 0] <= g[2]) & (centres[:, 1] >= g[1]) & (centres[:, 1] <= g[3])
         chars = [c for c in (it.get("chars") or [b]) if c is not None]  # None = whitespace
+        chars = [c for c in chars if not invisible(img, c)]
+        if not chars:
+            t.invisible += bool(it.get("phi"))
+            continue
         ok = [covered(mask, c) for c in chars]
         all_ok = all(ok)
         t.text_items += 1
@@ -220,7 +240,7 @@ def evaluate(data: Path, detector, confs: list[float] | None = None, examples_di
         exam = _pick(row, gt, "exam", "exam_type", "modality")
         for c in points:
             dets = grow(raw[raw[:, 4] >= c[0]], c[1], s.margin_min, w, h, c[2])
-            r = score_image(gt, dets, h, w)
+            r = score_image(gt, dets, h, w, img)
             a = per_conf[c]
             a["all"].add(r.tally)
             a["family"][fam].add(r.tally)
