@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from inference.detect import TextDetector  # noqa: E402
-from inference.detect.tiling import crop_padded, tile_grid, to_rgb  # noqa: E402
+from inference.detect.tiling import crop_padded, tile_plan, to_rgb  # noqa: E402
 from training.evaluate import load_image  # noqa: E402
 
 
@@ -51,8 +51,8 @@ def main(argv: list[str] | None = None) -> None:
     tile = crop_padded(imgs[0], 0, 0, s.tile)
     onnx_tile = timed(lambda: det.detect_tile(tile), a.repeat * 4)
     onnx_img = statistics.mean(timed(lambda im=im: det.detect(im), a.repeat) for im in imgs)
-    n_tiles = statistics.mean(sum(len(tile_grid(round(im.shape[0] * sc), round(im.shape[1] * sc), s.tile, s.overlap))
-                                  for sc in s.scales) for im in imgs)
+    n_tiles = statistics.mean(sum(len(tile_plan(round(im.shape[0] * sc), round(im.shape[1] * sc), s.tile, s.overlap,
+                                                det.dynamic)[2]) for sc in s.scales) for im in imgs)
     mean_px = statistics.mean(im.shape[0] * im.shape[1] for im in imgs) ** 0.5
     print(f"model {det.model_path.name}: tile {s.tile}px, {len(imgs)} images of ~{mean_px:.0f}px, {n_tiles:.1f} tiles/image over scales {s.scales}")
     print(f"onnxruntime (2 threads)          : {onnx_tile * 1e3:7.1f} ms/tile  {onnx_img * 1e3:7.1f} ms/image")
@@ -78,9 +78,10 @@ def main(argv: list[str] | None = None) -> None:
         def run_image(im, y=y):  # same scale passes and tiling as ours, ultralytics doing pre/post per tile
             for sc in s.scales:
                 v = im if sc == 1.0 else cv2.resize(im, None, fx=sc, fy=sc, interpolation=cv2.INTER_AREA)
-                for y0, x0 in tile_grid(v.shape[0], v.shape[1], s.tile, s.overlap):
-                    c = np.ascontiguousarray(crop_padded(v, y0, x0, s.tile)[:, :, ::-1])
-                    y.predict(c, imgsz=s.tile, conf=s.conf, iou=s.iou, device="cpu", verbose=False)
+                th, tw, starts = tile_plan(v.shape[0], v.shape[1], s.tile, s.overlap, det.dynamic)
+                for y0, x0 in starts:
+                    c = np.ascontiguousarray(crop_padded(v, y0, x0, th, tw)[:, :, ::-1])
+                    y.predict(c, imgsz=[th, tw], conf=s.conf, iou=s.iou, device="cpu", verbose=False)
 
         t_tile = timed(run_tile, a.repeat * 4)
         t_img = statistics.mean(timed(lambda im=im: run_image(im), max(1, a.repeat // 2)) for im in imgs)

@@ -69,3 +69,19 @@ def test_grow_along_text_more_than_across():
     g = grow(d, 0.2, 1, 1000, 1000, margin_along=1.0)
     assert g[0, :4].tolist() == [90, 98, 210, 112]  # horizontal: 10 px along, 2 px across
     assert g[1, :4].tolist() == [298, 90, 312, 210]  # vertical label: along = y
+
+
+def test_dynamic_tiles_cover_the_image_with_the_overlap_and_no_more_tiles():
+    from inference.detect.tiling import axis_tile, tile_plan
+
+    for length in (100, 460, 640, 700, 1024, 1200, 2000, 4096):
+        fixed = tile_starts(length, 640, 64)
+        t = axis_tile(length, 640, 64, dynamic=True)
+        starts = tile_starts(length, t, 64)
+        assert t % 32 == 0 and t <= 640 and len(starts) <= len(fixed)
+        assert starts[0] == 0 and starts[-1] + t >= length  # covered to the end
+        assert all(b - a <= t - 64 for a, b in zip(starts, starts[1:]))  # neighbours overlap by >= 64 px
+    assert axis_tile(460, 640, 64, dynamic=False) == 640
+    th, tw, starts = tile_plan(768, 1024, 640, 64, dynamic=True)
+    assert (th, tw, len(starts)) == (416, 544, 4)
+    assert crop_padded(np.ones((10, 10, 3), np.uint8), 0, 0, 32, 64).shape == (32, 64, 3)

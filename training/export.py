@@ -2,8 +2,9 @@
 
     python -m training.export [--params params.yaml] [--weights runs/detector/weights/best.pt]
 
-The ONNX graph has a FIXED input of detect.tile px (one tile, batch 1) and no NMS: numpy does tiling and NMS, so
-the graph is the plain network and runs on any ONNX Runtime provider.
+The ONNX graph has a DYNAMIC input (batch 1, height and width multiples of 32, at most detect.tile px: an image
+smaller than a tile is not padded up to it) and no NMS: numpy does tiling and NMS, so the graph is the plain network
+and runs on any ONNX Runtime provider.
 """
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def export(params: Params, weights: Path | None = None) -> Path:
         raise SystemExit(f"no trained weights at {weights}: run python -m training.train first")
     model = YOLO(str(weights))
     made = Path(model.export(format="onnx", imgsz=params.detect.tile, opset=params.export.opset, simplify=True,
-                             dynamic=False, nms=False, batch=1, device="cpu"))
+                             dynamic=True, nms=False, batch=1, device="cpu"))
     onnx = _abs(params.export.onnx)
     onnx.parent.mkdir(parents=True, exist_ok=True)
     shutil.move(str(made), onnx)
@@ -42,7 +43,8 @@ def export(params: Params, weights: Path | None = None) -> Path:
     results = weights.parent.parent / "results.csv"  # epochs actually run (a time budget re-fits the count)
     epochs = max(0, len(results.read_text().splitlines()) - 1) if results.exists() else params.train.epochs
     sidecar = {
-        "format": "yolo-raw-head: input 1x3xTxT RGB float 0..1, output 1x(4+nc)xA [cx,cy,w,h,scores] in tile px",
+        "format": "yolo-raw-head: input 1x3xHxW RGB float 0..1 (H, W multiples of 32, <= tile), "
+                  "output 1x(4+nc)xA [cx,cy,w,h,scores] in tile px",
         "classes": ["text"],
         "settings": {k: getattr(params.detect, k) for k in ("tile", "overlap", "conf", "iou", "margin_rel", "margin_along", "margin_min", "scales")},
         "sha256": sha256_file(onnx),

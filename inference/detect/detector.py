@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from inference.detect.boxes import decode_yolo, grow, nms
-from inference.detect.tiling import crop_padded, tile_grid, to_rgb
+from inference.detect.tiling import crop_padded, tile_plan, to_rgb
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "text_detector.onnx"
 
@@ -103,11 +103,12 @@ class TextDetector:
         inp = self.session.get_inputs()[0]
         self.input_name = inp.name
         shape = inp.shape
-        if isinstance(shape[2], int) and shape[2] != self.settings.tile:
+        self.dynamic = not (isinstance(shape[2], int) and isinstance(shape[3], int))  # any H x W (multiples of 32)
+        if not self.dynamic and shape[2] != self.settings.tile:
             raise ModelError(f"model input is {shape[2]} px but the settings say tile={self.settings.tile}")
 
     def detect_tile(self, tile_rgb: np.ndarray) -> np.ndarray:
-        """Raw detections of one tile x tile RGB crop: (N, 5) in tile pixels, NMS applied, NO margin."""
+        """Raw detections of one RGB crop of the model's input shape: (N, 5) in tile pixels, NMS applied, NO margin."""
         x = np.ascontiguousarray(tile_rgb.transpose(2, 0, 1)[None], dtype=np.float32) / np.float32(255.0)
         out = self.session.run(None, {self.input_name: x})[0]
         return nms(decode_yolo(out, self.settings.conf), self.settings.iou, self.settings.max_det)
@@ -119,10 +120,10 @@ class TextDetector:
         img = rgb
         if scale != 1.0:
             img = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
-        t = self.settings.tile
+        th, tw, starts = tile_plan(img.shape[0], img.shape[1], self.settings.tile, self.settings.overlap, self.dynamic)
         parts = []
-        for y0, x0 in tile_grid(img.shape[0], img.shape[1], t, self.settings.overlap):
-            d = self.detect_tile(crop_padded(img, y0, x0, t))
+        for y0, x0 in starts:
+            d = self.detect_tile(crop_padded(img, y0, x0, th, tw))
             if len(d):
                 d[:, [0, 2]] += x0
                 d[:, [1, 3]] += y0
