@@ -22,6 +22,7 @@ class RunOptions:
     audit_flag_any_text: bool = False          # gate flags any legible text left, not only personal data
     lossy_reencode: bool = False               # lossy inputs re-encoded lossy instead of written uncompressed
     providers: tuple[str, ...] | None = None   # ONNX Runtime providers; None = CUDA when present, else CPU
+    detector_threads: int = 2                  # ONNX Runtime threads per worker process
 
 
 @dataclass

@@ -75,7 +75,8 @@ def options_from_args(a: argparse.Namespace) -> RunOptions:
         raise SystemExit("error: --workers must be at least 1")
     return RunOptions(profile=a.profile, formats=formats, drop=drop, model_path=a.model, audit=a.audit,
                       audit_max_frames=a.audit_max_frames or None, audit_flag_any_text=a.audit_flag_any_text,
-                      lossy_reencode=a.lossy_reencode)
+                      lossy_reencode=a.lossy_reencode,
+                      detector_threads=max(1, (os.cpu_count() or 1) // a.workers))  # no oversubscription
 
 
 def resolve_key(a: argparse.Namespace, audit_dir: Path) -> tuple[bytes, str]:
@@ -96,7 +97,8 @@ def fingerprint(options: RunOptions, key: bytes) -> str:
     model = options.model_path or DEFAULT_MODEL
     model_id = hashlib.sha256(model.read_bytes()).hexdigest()[:12] if model.exists() else "no-model"
     key_id = hmac.new(key, b"medanon-key-id", hashlib.sha256).hexdigest()[:12]
-    blob = json.dumps({**asdict(options), "model_path": None, "model": model_id, "key": key_id}, sort_keys=True,
+    blob = json.dumps({**asdict(options), "model_path": None, "detector_threads": None,  # threads change no output
+                       "model": model_id, "key": key_id}, sort_keys=True,
                       default=sorted)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
