@@ -214,6 +214,17 @@ def readable_color(current: tuple[int, int, int], palette: tuple[tuple[int, int,
     return (0, 0, 0) if background > 127 else (255, 255, 255)
 
 
+def faint_color(background: float, rng: random.Random) -> tuple[int, int, int]:
+    """A grey only 20-50 levels from ``background``, brighter when there is room (overlays are mostly white).
+
+    Why: devices draw fixed-colour overlays over whatever anatomy lies below; white text over a bright field is
+    faint but still readable and still personal data, and a detector that only saw high contrast misses it."""
+    delta = rng.uniform(20.0, 50.0)
+    v = background + delta if background + delta <= 255 else background - delta
+    g = int(round(min(255.0, max(0.0, v))))
+    return (g, g, g)
+
+
 def _mean_luminance(background: np.ndarray, box: list[int]) -> float:
     x0, y0, x1, y1 = box
     region = background[y0:y1, x0:x1]
@@ -239,7 +250,9 @@ def compose(layout: Layout, ctx: FillContext, fonts: tuple[FontInfo, ...], w: in
         if items and plate is None and background is not None:
             box = [min(p.box[0] for p in items), min(p.box[1] for p in items),
                    max(p.box[2] for p in items), max(p.box[3] for p in items)]
-            color = readable_color(items[0].color, layout.text.colors, _mean_luminance(background, box))
+            lum = _mean_luminance(background, box)
+            color = (faint_color(lum, rng) if rng.random() < layout.text.low_contrast
+                     else readable_color(items[0].color, layout.text.colors, lum))
             for p in items:
                 p.color = color
                 p.outline = _halo(color) if p.outline else None

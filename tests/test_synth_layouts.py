@@ -47,6 +47,17 @@ def test_bad_layout_is_rejected():
         template_kind("{nonsense}", None)
 
 
+def test_faint_color_is_faint_but_not_invisible():
+    import random
+
+    from synth.compose import faint_color, luminance
+    rng = random.Random(0)
+    for bg in (0.0, 30.0, 127.0, 210.0, 240.0, 255.0):
+        for _ in range(50):
+            c = luminance(faint_color(bg, rng))
+            assert 19.5 <= abs(c - bg) <= 50.5, (bg, c)
+
+
 def test_readable_color():
     from synth.compose import readable_color
     palette = ((255, 255, 255), (20, 20, 20))

@@ -214,8 +214,9 @@ def draw_example(img: np.ndarray, dets: np.ndarray, res: ImageResult) -> np.ndar
 
 def evaluate(data: Path, detector, confs: list[float] | None = None, examples_dir: Path | None = None,
              n_examples: int = 6, conf: float | None = None, margins: list[float] | None = None,
-             alongs: list[float] | None = None) -> dict:
-    """Run the detector over every gt/*.json image of data/; returns the metrics dict (see module doc)."""
+             alongs: list[float] | None = None, limit: int | None = None) -> dict:
+    """Run the detector over every gt/*.json image of data/ (the first ``limit`` by name when given); returns the
+    metrics dict (see module doc)."""
     from inference.detect.boxes import grow  # noqa: PLC0415
 
     manifest = read_manifest(data)
@@ -225,7 +226,7 @@ def evaluate(data: Path, detector, confs: list[float] | None = None, examples_di
                      for g in set(alongs or []) | {op[2]}})
     per_conf = {c: {"all": Tally(), "family": defaultdict(Tally), "exam": defaultdict(Tally), "size": defaultdict(Tally),
                     "preds": 0, "on_text": 0, "nt": 0, "bnt": 0, "ntm": 0, "bntm": 0} for c in points}
-    gts = sorted((data / "gt").glob("*.json"))
+    gts = sorted((data / "gt").glob("*.json"))[:limit]
     if not gts:
         raise SystemExit(f"no ground truth under {data}/gt")
     missed_log, shown = [], 0
