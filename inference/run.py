@@ -140,7 +140,9 @@ def _results(items: Iterable[tuple[str, str]], options: RunOptions, key: bytes, 
             yield _work(item)
         return
     import multiprocessing as mp
-    with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"), initializer=_init_worker,
+    # spawn, not fork: a forked child inherits the caller's ONNX Runtime sessions (a library caller, a test, an
+    # earlier in-process run) with their thread pools half-copied, and destroying one there deadlocks
+    with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
                              initargs=(options, key)) as pool:
         pending = set()
         for item in items:

@@ -205,3 +205,38 @@ def test_release_gate_quarantines_what_the_auditor_flags(tmp_path, monkeypatch, 
     reason = json.loads(next((tmp_path / "gated.quarantine").rglob("reason.json")).read_text())["reason"]
     assert reason.startswith("auditor flagged")
     assert "Gabija" not in reason  # reasons are masked: the quarantine note itself identifies nobody
+
+
+def test_workers_after_an_in_process_run_do_not_hang(tmp_path):
+    """A caller that already holds an ONNX Runtime session (an earlier in-process run) then asks for workers:
+    forked children used to inherit the half-copied session thread pool and deadlock destroying it."""
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    import numpy as np
+
+    ds = make_object(RT_PLAN, generate_uid(), generate_uid())
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.7"  # secondary capture
+    ds.Modality = "OT"
+    ds.Rows, ds.Columns, ds.SamplesPerPixel, ds.PhotometricInterpretation = 64, 96, 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
+    ds.PixelData = np.random.default_rng(0).integers(0, 255, (64, 96), np.uint8).tobytes()
+    for i in range(3):
+        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+        write(ds, tmp_path / "in" / f"img{i}.dcm")
+    script = textwrap.dedent(f"""
+        import time
+        from inference.run import main
+        import inference.run as r
+        assert main([{str(tmp_path / 'in')!r}, {str(tmp_path / 'one')!r}, "--workers", "1"]) == 0
+        assert r._CTX is not None and r._CTX._detector is not None, "the first run must hold a live session"
+        time.sleep(2)  # let the session's pool threads go from spinning to waiting (the state a fork copies badly)
+        assert main([{str(tmp_path / 'in')!r}, {str(tmp_path / 'two')!r}, "--workers", "2"]) == 0
+    """)
+    env = {**os.environ, "MEDANON_KEY": "k" * 32}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[1], env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert tree_digest(tmp_path / "one" / "dicom") == tree_digest(tmp_path / "two" / "dicom")
