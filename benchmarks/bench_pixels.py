@@ -13,6 +13,9 @@ Compared, on the same files, each end to end (read -> pixels -> bytes):
               same write path: "layout" (word boxes from layout analysis, nothing read: a lower bound on
               any Tesseract redactor's time) and "ocr" (full recognition, as Presidio's DICOM redactor runs it;
               Presidio itself is not installed: its NER model cannot be downloaded here)
+  presidio    Microsoft Presidio's DicomImageRedactorEngine (Tesseract + spaCy NER, en_core_web_sm from PyPI), in
+              its own environment (scripts/install_presidio_bench.sh -> .venv-presidio/), same files, its own
+              read/redact/write loop timed inside the process (model loading excluded); skipped when not installed
 Then a generated 200-frame RGB cine (RLE in, RLE out) in a child process: peak RSS with the
 default frame cache and with max_cached_bytes=0 (pure streaming), vs the decoded size.
 """
@@ -130,6 +133,19 @@ def run_tesseract(path: Path, detector) -> bool:
     return run_medanon(path, detector)
 
 
+PRESIDIO_PY = ROOT / ".venv-presidio" / "bin" / "python"
+
+
+def timed_presidio(files: list[Path]) -> tuple[float, int] | None:
+    """Seconds and files released by Presidio's own loop (benchmarks/presidio_baseline.py), None if not installed."""
+    if not PRESIDIO_PY.exists():
+        return None
+    out = subprocess.run([str(PRESIDIO_PY), str(ROOT / "benchmarks" / "presidio_baseline.py"), *map(str, files)],
+                         capture_output=True, text=True, check=True)
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    return r["seconds"], r["released"]
+
+
 def timed(fn, files, detector) -> tuple[float, int]:
     ok = 0
     start = time.perf_counter()
@@ -227,6 +243,9 @@ def main() -> None:
         for oname, ocr in ocrs:
             t_ocr, _ = timed(run_tesseract, files, ocr)
             line += f" | {oname} {len(files) / t_ocr:6.2f} files/s | medanon/{oname.split()[1]} {t_ocr / t_ours:5.2f}x"
+        if ocrs and (p := timed_presidio(files)) is not None:
+            line += (f" | presidio {len(files) / p[0]:6.2f} files/s ({p[1]}/{len(files)} released) | "
+                     f"medanon/presidio {p[0] / t_ours:5.2f}x")
         print(line, flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         cine = Path(tmp) / "cine.dcm"
