@@ -5,7 +5,7 @@
 Install: scripts/install_presidio_bench.sh (Tesseract OCR + spaCy en_core_web_sm NER from PyPI; Presidio's
 default en_core_web_lg cannot be downloaded here). Per file, as its documentation runs it: read, redact
 (use_metadata=True: header names and IDs are added to what it looks for; fill "contrast"), write to memory.
-Prints one JSON line: files, released, seconds. With --boxes, also the redacted boxes per file (first frame
+Prints one JSON line per file (file, released, seconds), then one summary line: files, released, seconds. With --boxes, also the redacted boxes per file (first frame
 coordinates) so that benchmarks/ocr_redactor_recall.py can score them with the same rules as our detector.
 Called by benchmarks/bench_pixels.py and ocr_redactor_recall.py; runs alone too.
 """
@@ -44,14 +44,19 @@ def main(argv: list[str] | None = None) -> None:
     boxes, released = {}, 0
     start = time.perf_counter()
     for path in a.files:
+        t = time.perf_counter()
+        ok = False
         try:
             ds = pydicom.dcmread(path)
             out, bb = eng.redact_and_return_bbox(ds, fill="contrast", use_metadata=True)
             out.save_as(io.BytesIO(), enforce_file_format=True)
             boxes[path] = [[b["left"], b["top"], b["left"] + b["width"], b["top"] + b["height"]] for b in bb]
             released += 1
+            ok = True
         except Exception as e:  # noqa: BLE001 - a baseline failure counts as not released
             print(f"presidio failed on {path}: {type(e).__name__}: {e}", file=sys.stderr)
+        # one line per file, flushed: if a native library aborts the process, the caller knows where
+        print(json.dumps({"file": path, "released": ok, "seconds": time.perf_counter() - t}), flush=True)
     seconds = time.perf_counter() - start
     if a.boxes:
         with open(a.boxes, "w") as f:
