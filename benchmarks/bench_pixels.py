@@ -11,8 +11,8 @@ Compared, on the same files, each end to end (read -> pixels -> bytes):
   floor       plain pydicom decode (pixel_array) + write, no detection
   tesseract   OCR baselines, Tesseract 5 (tesserocr, eng+lit) on the same 8-bit view, every word box blanked,
               same write path: "layout" (word boxes from layout analysis, nothing read: a lower bound on
-              any Tesseract redactor's time) and "ocr" (full recognition, as Presidio's DICOM redactor runs it;
-              Presidio itself is not installed: its NER model cannot be downloaded here)
+              any Tesseract redactor's time) and "ocr" (full recognition, as Presidio's DICOM redactor runs it,
+              without its NER step)
   presidio    Microsoft Presidio's DicomImageRedactorEngine (Tesseract + spaCy NER, en_core_web_sm from PyPI), in
               its own environment (scripts/install_presidio_bench.sh -> .venv-presidio/), same files, its own
               read/redact/write loop timed inside the process (model loading excluded); skipped when not installed

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_pixels import TesseractDetector  # noqa: E402
+from bench_pixels import PRESIDIO_PY, TesseractDetector  # noqa: E402  - one place knows the Presidio venv
 from inference.detect import TextDetector  # noqa: E402
 from training.evaluate import evaluate  # noqa: E402
 
@@ -43,9 +43,6 @@ class OcrAsDetector:
         boxes = self.ocr.detect(image)
         boxes[:, 4] = 1.0  # above any confidence threshold
         return boxes
-
-
-PRESIDIO_PY = ROOT / ".venv-presidio" / "bin" / "python"
 
 
 class FixedBoxes:
