@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> None:
         y = YOLO(str(path), task="detect")
 
         def run_tile(y=y):
-            y.predict(bgr, imgsz=s.tile, conf=s.conf, iou=s.iou, device="cpu", verbose=False)
+            y.predict(bgr, imgsz=s.tile, conf=det.floor_conf, iou=s.iou, device="cpu", verbose=False)
 
         def run_image(im, y=y):  # same scale passes and tiling as ours, ultralytics doing pre/post per tile
             for sc in s.scales:
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> None:
                 th, tw, starts = tile_plan(v.shape[0], v.shape[1], s.tile, s.overlap, det.dynamic)
                 for y0, x0 in starts:
                     c = np.ascontiguousarray(crop_padded(v, y0, x0, th, tw)[:, :, ::-1])
-                    y.predict(c, imgsz=[th, tw], conf=s.conf, iou=s.iou, device="cpu", verbose=False)
+                    y.predict(c, imgsz=[th, tw], conf=det.floor_conf, iou=s.iou, device="cpu", verbose=False)
 
         t_tile = timed(run_tile, a.repeat * 4)
         t_img = statistics.mean(timed(lambda im=im: run_image(im), max(1, a.repeat // 2)) for im in imgs)

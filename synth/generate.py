@@ -8,6 +8,7 @@ Deterministic for (seed, index, installed fonts): each image draws from its own 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import csv
 import hashlib
 import importlib
@@ -44,6 +45,7 @@ class GenConfig:
     fonts: tuple[FontInfo, ...]
     start: int = 0
     documents_every: int = 25     # every K-th image also gets SR/PDF/ECG/scanned objects (0: none)
+    low_contrast: float | None = None  # override every layout's text.low_contrast (hard-example sets); None: keep
 
 
 def image_id(seed: int, index: int) -> str:
@@ -149,7 +151,10 @@ def _init(cfg: GenConfig) -> None:
 def _job(index: int) -> dict:
     cfg: GenConfig = _WORKER["cfg"]
     family = cfg.families[index % len(cfg.families)]    # round robin: balanced families
-    result = render_one(_WORKER["layouts"][family], cfg.fonts, cfg.seed, index)
+    layout = _WORKER["layouts"][family]
+    if cfg.low_contrast is not None:
+        layout = dataclasses.replace(layout, text=dataclasses.replace(layout.text, low_contrast=cfg.low_contrast))
+    result = render_one(layout, cfg.fonts, cfg.seed, index)
     row = write_one(result, cfg.out)
     _maybe_documents(result["identity"], cfg, index)
     return row
@@ -238,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--documents-every", type=int, default=25,
                     help="every K-th image also gets SR/PDF/ECG/scanned objects via synth.documents (0: off)")
+    ap.add_argument("--low-contrast", type=float, default=None,
+                    help="share of plate-less text blocks drawn faint, for every layout (default: each layout's own)")
     ap.add_argument("--list", action="store_true", help="list layout families and fonts, then exit")
     a = ap.parse_args(argv)
     layouts = load_layouts()
@@ -250,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     cfg = GenConfig(out=a.out, n=a.n, seed=a.seed, start=a.start,
                     families=select_families(layouts, a.families, a.exclude_families), fonts=fonts,
-                    documents_every=a.documents_every)
+                    documents_every=a.documents_every, low_contrast=a.low_contrast)
     t0 = time.perf_counter()
     rows = generate(cfg, workers=a.workers)
     write_manifest(a.out, rows)

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from inference.detect.boxes import decode_yolo, grow, nms
+from inference.detect.boxes import decode_yolo, grow, hysteresis, nms, select
 from inference.detect.tiling import crop_padded, tile_grid, tile_starts, to_rgb
 
 
@@ -85,3 +85,61 @@ def test_dynamic_tiles_cover_the_image_with_the_overlap_and_no_more_tiles():
     th, tw, starts = tile_plan(768, 1024, 640, 64, dynamic=True)
     assert (th, tw, len(starts)) == (416, 544, 4)
     assert crop_padded(np.ones((10, 10, 3), np.uint8), 0, 0, 32, 64).shape == (32, 64, 3)
+
+
+def _boxes(*rows):
+    return np.array(rows, np.float32).reshape(-1, 5)
+
+
+def test_hysteresis_keeps_low_boxes_only_where_they_continue_a_confident_one():
+    d = _boxes([0, 0, 10, 10, 0.5],      # seed
+               [10, 0, 20, 10, 0.01],    # touches the seed -> kept
+               [20, 0, 30, 10, 0.003],   # touches the kept low box -> kept (chain)
+               [30, 0, 40, 10, 0.001],   # touches, but below the grow threshold -> dropped
+               [100, 100, 110, 110, 0.01])  # low and alone (texture) -> dropped
+    kept = hysteresis(d, 0.02, 0.002, d)
+    np.testing.assert_array_equal(kept[:, 4], np.float32([0.5, 0.01, 0.003]))
+
+
+def test_hysteresis_without_a_seed_keeps_nothing_and_off_equals_a_plain_threshold():
+    d = _boxes([0, 0, 10, 10, 0.01], [10, 0, 20, 10, 0.015])
+    assert len(hysteresis(d, 0.02, 0.002, d)) == 0
+    d2 = _boxes([0, 0, 10, 10, 0.5], [10, 0, 20, 10, 0.01])
+    assert len(hysteresis(d2, 0.02, 0.02, d2)) == 1  # grow >= seed: no hysteresis
+    assert len(hysteresis(_boxes(), 0.02, 0.002, _boxes())) == 0
+
+
+def test_select_touching_is_judged_after_the_margin():
+    """Two words 6 px apart on a 10 px line: apart as detected, joined once each is grown along the line."""
+    raw = _boxes([0, 0, 40, 10, 0.6], [46, 0, 80, 10, 0.005])
+    plain = select(raw, 0.02, None, 0.25, 2, 200, 50, 1.0)
+    grown = select(raw, 0.02, 0.002, 0.25, 2, 200, 50, 1.0)
+    assert len(plain) == 1 and len(grown) == 2
+    assert grown[:, 0].min() == 0 and grown[:, 2].max() == 90  # 80 + 1.0 x thickness 10
+
+
+def test_bridge_gaps_joins_pieces_of_one_line_only():
+    from inference.detect.boxes import bridge_gaps
+
+    line = _boxes([0, 0, 40, 10, 0.9], [55, 0, 90, 10, 0.4],   # one line, 15 px gap = 1.5 x thickness
+                  [0, 30, 40, 40, 0.9], [200, 30, 240, 40, 0.9],  # one line, 160 px gap: two fields, kept apart
+                  [100, 0, 130, 30, 0.9])                          # 3x thicker: another line, not joined
+    out = bridge_gaps(line, 2.0)
+    assert len(out) == len(line) + 1
+    np.testing.assert_array_equal(out[-1], np.float32([40, 0, 55, 10, 0.4]))
+    assert len(bridge_gaps(line, 1.0)) == len(line)  # gap above the factor
+    vertical = _boxes([0, 0, 10, 40, 0.9], [0, 50, 10, 80, 0.9])
+    np.testing.assert_array_equal(bridge_gaps(vertical, 2.0)[-1, :4], np.float32([0, 40, 10, 50]))
+
+
+def test_nms_matches_the_greedy_reference_on_random_boxes():
+    from inference.detect.boxes import nms_reference
+
+    rng = np.random.default_rng(3)
+    for _ in range(100):
+        n = int(rng.integers(1, 200))
+        xy, wh = rng.uniform(0, 300, (n, 2)), rng.uniform(2, 60, (n, 2))
+        d = np.concatenate([xy, xy + wh, rng.uniform(0, 1, (n, 1))], 1).astype(np.float32)
+        a, b = nms(d, 0.5), nms_reference(d, 0.5)
+        np.testing.assert_array_equal(a[np.argsort(-a[:, 4])], b)
+    assert len(nms(d, 0.5, max_det=1)) == 1

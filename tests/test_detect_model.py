@@ -102,7 +102,7 @@ def test_same_boxes_as_ultralytics(detector, synth_images):
         rgb = to_rgb(load_image(p))
         tile = crop_padded(rgb, 0, 0, s.tile)
         ours = detector.detect_tile(tile)
-        res = yolo.predict(np.ascontiguousarray(tile[:, :, ::-1]), imgsz=s.tile, conf=s.conf, iou=s.iou,
+        res = yolo.predict(np.ascontiguousarray(tile[:, :, ::-1]), imgsz=s.tile, conf=detector.floor_conf, iou=s.iou,
                            max_det=s.max_det, device="cpu", verbose=False)[0]
         theirs = np.concatenate([res.boxes.xyxy.numpy(), res.boxes.conf.numpy()[:, None]], 1)
         assert abs(len(ours) - len(theirs)) <= max(1, len(theirs) // 50)

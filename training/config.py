@@ -26,6 +26,8 @@ class SynthParams:
     heldout_fonts: list[str] = field(default_factory=list)  # font globs, or ["held-out"] (synth's own list)
     workers: int = 1
     train_dir: str = "data/synth/train"
+    hard_n: int = 0  # extra training images after train_n, drawn with hard_low_contrast (hard examples: faint text)
+    hard_low_contrast: float = 0.6
     heldout_dir: str = "data/synth/heldout"
 
 
@@ -55,6 +57,8 @@ class DetectParams:
     tile: int = 640  # inference tile (fully convolutional: may exceed the training tile)
     overlap: int = 64
     conf: float = 0.10
+    conf_grow: float | None = None  # hysteresis: boxes down to this score kept where they touch a box >= conf
+    bridge: float = 0.0  # blank gaps up to bridge x line thickness between two kept boxes of one line
     iou: float = 0.5
     margin_rel: float = 0.25  # grow each box by this x box thickness across the text
     margin_along: float = 0.25  # ... and by this x thickness along the text (first/last glyph)

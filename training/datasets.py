@@ -27,15 +27,27 @@ def generator_cmd(sp: SynthParams, out: Path, heldout: bool) -> list[str]:
     return cmd + ["--workers", str(sp.workers)]
 
 
+def hard_cmd(sp: SynthParams, out: Path) -> list[str]:
+    """The generator call that appends the hard examples (images train_n .. train_n+hard_n-1, same seed, same
+    exclusions) with a higher share of faint text: the detector's main miss on held-out layouts."""
+    cmd = generator_cmd(sp, out, heldout=False)
+    n_at = cmd.index("--n")
+    cmd[n_at + 1] = str(sp.hard_n)
+    return cmd + ["--start", str(sp.train_n), "--low-contrast", str(sp.hard_low_contrast), "--documents-every", "0"]
+
+
 def make_sets(sp: SynthParams) -> None:
     for heldout, d in ((False, sp.train_dir), (True, sp.heldout_dir)):
         out = ROOT / d
         if out.exists():
             shutil.rmtree(out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        cmd = generator_cmd(sp, out, heldout)
-        print(" ".join(cmd), flush=True)
-        subprocess.run(cmd, check=True, cwd=ROOT)
+        cmds = [generator_cmd(sp, out, heldout)]
+        if not heldout and sp.hard_n > 0:
+            cmds.append(hard_cmd(sp, out))
+        for cmd in cmds:
+            print(" ".join(cmd), flush=True)
+            subprocess.run(cmd, check=True, cwd=ROOT)
 
 
 def main(argv: list[str] | None = None) -> None:

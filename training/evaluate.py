@@ -217,7 +217,7 @@ def evaluate(data: Path, detector, confs: list[float] | None = None, examples_di
              alongs: list[float] | None = None, limit: int | None = None) -> dict:
     """Run the detector over every gt/*.json image of data/ (the first ``limit`` by name when given); returns the
     metrics dict (see module doc)."""
-    from inference.detect.boxes import grow  # noqa: PLC0415
+    from inference.detect.boxes import select  # noqa: PLC0415
 
     manifest = read_manifest(data)
     s = detector.settings
@@ -240,7 +240,7 @@ def evaluate(data: Path, detector, confs: list[float] | None = None, examples_di
         fam = _pick(row, gt, "family", "layout", "layout_family")
         exam = _pick(row, gt, "exam", "exam_type", "modality")
         for c in points:
-            dets = grow(raw[raw[:, 4] >= c[0]], c[1], s.margin_min, w, h, c[2])
+            dets = select(raw, c[0], getattr(s, "conf_grow", None), c[1], s.margin_min, w, h, c[2], getattr(s, "bridge", 0.0))
             r = score_image(gt, dets, h, w, img)
             a = per_conf[c]
             a["all"].add(r.tally)
@@ -308,6 +308,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sweep-margin", type=float, nargs="*", default=None, help="extra margins (x box thickness)")
     ap.add_argument("--sweep-along", type=float, nargs="*", default=None, help="extra along-text margins")
     ap.add_argument("--scales", type=float, nargs="*", default=None, help="override the model's scale passes")
+    ap.add_argument("--conf-grow", default=None,
+                    help="override the hysteresis grow threshold ('none' = off: every box must reach conf)")
+    ap.add_argument("--bridge", type=float, default=None, help="override the line-gap bridge (0 = off)")
     ap.add_argument("--no-mlflow", action="store_true")
     a = ap.parse_args(argv)
     params = load_params(a.params)
@@ -317,6 +320,11 @@ def main(argv: list[str] | None = None) -> None:
     det = TextDetector(model)
     if a.scales:
         det.settings = dataclasses.replace(det.settings, scales=tuple(a.scales))
+    if a.conf_grow is not None:
+        grow_conf = None if a.conf_grow.lower() == "none" else float(a.conf_grow)
+        det.settings = dataclasses.replace(det.settings, conf_grow=grow_conf)
+    if a.bridge is not None:
+        det.settings = dataclasses.replace(det.settings, bridge=a.bridge)
     base = det.settings
     if a.sweep:  # decode at the lowest threshold so every sweep value can be filtered from one pass
         det.settings = dataclasses.replace(base, conf=min(a.sweep + [base.conf]))

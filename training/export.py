@@ -46,7 +46,7 @@ def export(params: Params, weights: Path | None = None) -> Path:
         "format": "yolo-raw-head: input 1x3xHxW RGB float 0..1 (H, W multiples of 32, <= tile), "
                   "output 1x(4+nc)xA [cx,cy,w,h,scores] in tile px",
         "classes": ["text"],
-        "settings": {k: getattr(params.detect, k) for k in ("tile", "overlap", "conf", "iou", "margin_rel", "margin_along", "margin_min", "scales")},
+        "settings": {k: getattr(params.detect, k) for k in ("tile", "overlap", "conf", "conf_grow", "bridge", "iou", "margin_rel", "margin_along", "margin_min", "scales")},
         "sha256": sha256_file(onnx),
         "exported": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "weights": str(weights.relative_to(ROOT)) if weights.is_relative_to(ROOT) else str(weights),

@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from inference.detect.boxes import decode_yolo, grow, nms
+from inference.detect.boxes import decode_yolo, nms, select
 from inference.detect.tiling import crop_padded, tile_plan, to_rgb
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "text_detector.onnx"
@@ -29,6 +29,8 @@ class DetectorSettings:
     tile: int = 640
     overlap: int = 64
     conf: float = 0.10
+    conf_grow: float | None = None  # boxes down to this score are kept where they continue a box >= conf (hysteresis)
+    bridge: float = 0.0  # gaps of up to bridge x line thickness between two kept boxes of one line are blanked too
     iou: float = 0.5
     margin_rel: float = 0.25  # x box thickness, across the text
     margin_along: float = 0.25  # x box thickness, along the text (line ends)
@@ -111,7 +113,13 @@ class TextDetector:
         """Raw detections of one RGB crop of the model's input shape: (N, 5) in tile pixels, NMS applied, NO margin."""
         x = np.ascontiguousarray(tile_rgb.transpose(2, 0, 1)[None], dtype=np.float32) / np.float32(255.0)
         out = self.session.run(None, {self.input_name: x})[0]
-        return nms(decode_yolo(out, self.settings.conf), self.settings.iou, self.settings.max_det)
+        return nms(decode_yolo(out, self.floor_conf), self.settings.iou, self.settings.max_det)
+
+    @property
+    def floor_conf(self) -> float:
+        """Lowest score any box is kept at: the hysteresis grow threshold when set, else conf."""
+        s = self.settings
+        return s.conf if s.conf_grow is None else min(s.conf, s.conf_grow)
 
     def detect_scale(self, rgb: np.ndarray, scale: float = 1.0) -> np.ndarray:
         """Detections over all tiles of the image resized by `scale`, in ORIGINAL image coordinates, duplicates
@@ -137,14 +145,21 @@ class TextDetector:
         return dets
 
     def detect_raw(self, image: np.ndarray) -> np.ndarray:
-        """Detections of every scale pass, no margin. Passes are concatenated, NOT suppressed against each other:
+        """Detections of every scale pass down to floor_conf, no margin, no hysteresis. Passes are concatenated, NOT suppressed against each other:
         redaction blanks the union, and a coarse-pass box often covers the line ends a native-pass box misses."""
         rgb = to_rgb(image)
         parts = [self.detect_scale(rgb, sc) for sc in self.settings.scales]
         return np.concatenate(parts) if parts else np.zeros((0, 5), np.float32)
 
+    def select(self, raw: np.ndarray, height: int, width: int, conf: float | None = None) -> np.ndarray:
+        """Raw detections -> the boxes to blank, grown by the safety margin: score >= conf (default settings.conf),
+        plus lower-scoring boxes down to conf_grow that touch them (see boxes.hysteresis) and the short gaps
+        between pieces of one line (boxes.bridge_gaps)."""
+        s = self.settings
+        return select(raw, s.conf if conf is None else conf, s.conf_grow, s.margin_rel, s.margin_min, width, height,
+                      s.margin_along, s.bridge)
+
     def detect(self, image: np.ndarray) -> np.ndarray:
         """(N, 5) float32 [x0, y0, x1, y1, score] in image pixels, grown by the safety margin."""
         h, w = image.shape[:2]
-        s = self.settings
-        return grow(self.detect_raw(image), s.margin_rel, s.margin_min, w, h, s.margin_along).astype(np.float32)
+        return self.select(self.detect_raw(image), h, w).astype(np.float32)
