@@ -1,6 +1,6 @@
 """Pixel stage throughput and memory: prints files/s and ratios.
 
-  nice -n 15 python3 benchmarks/bench_pixels.py [--limit N] [--cine-frames 200]
+  nice -n 15 python3 benchmarks/bench_pixels.py [--limit N] [--cine-frames 200] [--omp-thread-limit 1]
 
 Sets (real files from ../shared/data/dicom, the inventory's burned-in-text files first):
   single-frame and multi-frame images that the installed backends decode.
@@ -25,6 +25,7 @@ import argparse
 import csv
 import io
 import json
+import os
 import subprocess
 import tempfile
 import sys
@@ -228,7 +229,12 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=12, help="files per set")
     parser.add_argument("--cine-frames", type=int, default=200)
     parser.add_argument("--no-ocr", action="store_true")
+    parser.add_argument("--omp-thread-limit", type=int, default=None,
+                        help="OMP_THREAD_LIMIT for the Tesseract baselines and Presidio (Debian's Tesseract uses "
+                             "OpenMP; 1 thread is often faster on 2 shared cores: run both ways, compare the best)")
     args = parser.parse_args()
+    if args.omp_thread_limit:  # read by the OpenMP runtime when libtesseract loads: set before any baseline starts
+        os.environ["OMP_THREAD_LIMIT"] = str(args.omp_thread_limit)
 
     if MODEL.exists():
         from inference.detect import TextDetector
@@ -240,7 +246,7 @@ def main() -> None:
     single, multi = pick_files(args.limit)
     frames_multi = sum(int(pydicom.dcmread(p, stop_before_pixels=True).get("NumberOfFrames", 1)) for p in multi)
     print(f"detector: {label}; single-frame set {len(single)} files, multi-frame set {len(multi)} files "
-          f"({frames_multi} frames)")
+          f"({frames_multi} frames); OMP_THREAD_LIMIT={os.environ.get('OMP_THREAD_LIMIT', 'unset')}")
     for name, files in (("single-frame", single), ("multi-frame", multi)):
         t_ours, ok_ours = timed(run_medanon, files, detector)
         t_floor, _ = timed(run_floor, files, None)

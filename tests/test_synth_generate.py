@@ -173,3 +173,21 @@ def test_documents_hook_same_identity(tmp_path):
     for d in docs:
         ds = pydicom.dcmread(d, stop_before_pixels=True)
         assert str(ds.PatientName) == gt["identity"]["name"], d.name
+
+
+def test_low_contrast_override_reaches_every_layout(tmp_path, monkeypatch):
+    """--low-contrast (hard-example sets, synth.hard_n) replaces each layout's own share of faint blocks."""
+    import synth.generate as gen
+
+    seen = []
+    real = gen.render_one
+    monkeypatch.setattr(gen, "render_one", lambda layout, *a: seen.append(layout.text.low_contrast) or real(layout, *a))
+    layouts = load_layouts()
+    fams = ("ctmr_viewer_corners", "us_banner")
+    fonts = tuple(discover_fonts())[:3]
+    for override, want in ((0.6, {0.6}), (None, {layouts[f].text.low_contrast for f in fams})):
+        seen.clear()
+        cfg = gen.GenConfig(out=tmp_path / str(override), n=2, seed=5, families=fams, fonts=fonts,
+                            documents_every=0, low_contrast=override)
+        gen.generate(cfg, workers=1, progress=False)
+        assert set(seen) == want and len(seen) == 2
