@@ -14,7 +14,7 @@ import numpy as np
 
 from inference.detect.boxes import iou_one_to_many
 
-from inference.pixels.redact import Rects
+from inference.pixels.redact import Rects, drop_contained
 
 
 def frame_hash(frame: np.ndarray) -> bytes:
@@ -39,28 +39,28 @@ def static_rects(per_frame: list[Rects], min_fraction: float, min_iou: float) ->
     if n_frames < 2:
         return np.zeros((0, 4), dtype=np.int64)
     need = max(2, int(np.ceil(min_fraction * n_frames)))
-    groups: list[tuple[np.ndarray, set[int]]] = []  # (union rect, frames seen)
+    total = sum(len(r) for r in per_frame)
+    unions = np.zeros((total, 4), dtype=np.int64)  # group union rects, first n in use (no re-stacking per box)
+    seen: list[set[int]] = []  # frames each group was seen in
     for index, rects in enumerate(per_frame):
         for rect in rects:
-            if groups:
-                unions = np.stack([g[0] for g in groups])
-                scores = iou(rect, unions)
+            n = len(seen)
+            if n:
+                scores = iou(rect, unions[:n])
                 best = int(np.argmax(scores))
                 if scores[best] >= min_iou:
-                    union, frames = groups[best]
-                    groups[best] = (
-                        np.array([min(union[0], rect[0]), min(union[1], rect[1]),
-                                  max(union[2], rect[2]), max(union[3], rect[3])]),
-                        frames | {index},
-                    )
+                    u = unions[best]
+                    unions[best] = (min(u[0], rect[0]), min(u[1], rect[1]), max(u[2], rect[2]), max(u[3], rect[3]))
+                    seen[best].add(index)
                     continue
-            groups.append((np.asarray(rect).copy(), {index}))
-    static = [g[0] for g in groups if len(g[1]) >= need]
+            unions[n] = rect
+            seen.append({index})
+    static = [unions[k] for k, frames in enumerate(seen) if len(frames) >= need]
     return np.array(static, dtype=np.int64).reshape(-1, 4)
 
 
 def plan_rects(per_frame: list[Rects], min_fraction: float, min_iou: float) -> tuple[list[Rects], Rects]:
     """Final rects per frame = that frame's own rects + every static union rect."""
     static = static_rects(per_frame, min_fraction, min_iou)
-    planned = [np.concatenate([r.reshape(-1, 4), static]).astype(np.int64) for r in per_frame]
+    planned = [drop_contained(np.concatenate([r.reshape(-1, 4), static]).astype(np.int64)) for r in per_frame]
     return planned, static
