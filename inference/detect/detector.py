@@ -145,19 +145,17 @@ class TextDetector:
         return dets
 
     def detect_raw(self, image: np.ndarray) -> np.ndarray:
-        """Detections of every scale pass down to floor_conf, no margin, no hysteresis. Passes are concatenated, NOT suppressed against each other:
-        redaction blanks the union, and a coarse-pass box often covers the line ends a native-pass box misses."""
+        """Detections of every scale pass down to floor_conf, no margin, no hysteresis. Passes are concatenated, NOT
+        suppressed against each other: redaction blanks the union, and a coarse-pass box often covers the line ends a native-pass box misses."""
         rgb = to_rgb(image)
         parts = [self.detect_scale(rgb, sc) for sc in self.settings.scales]
         return np.concatenate(parts) if parts else np.zeros((0, 5), np.float32)
 
-    def select(self, raw: np.ndarray, height: int, width: int, conf: float | None = None) -> np.ndarray:
-        """Raw detections -> the boxes to blank, grown by the safety margin: score >= conf (default settings.conf),
-        plus lower-scoring boxes down to conf_grow that touch them (see boxes.hysteresis) and the short gaps
+    def select(self, raw: np.ndarray, height: int, width: int) -> np.ndarray:
+        """Raw detections -> the boxes to blank, grown by the safety margin: score >= settings.conf, plus lower-scoring boxes down to conf_grow that touch them (see boxes.hysteresis) and the short gaps
         between pieces of one line (boxes.bridge_gaps)."""
         s = self.settings
-        return select(raw, s.conf if conf is None else conf, s.conf_grow, s.margin_rel, s.margin_min, width, height,
-                      s.margin_along, s.bridge)
+        return select(raw, s.conf, s.conf_grow, s.margin_rel, s.margin_min, width, height, s.margin_along, s.bridge)
 
     def detect(self, image: np.ndarray) -> np.ndarray:
         """(N, 5) float32 [x0, y0, x1, y1, score] in image pixels, grown by the safety margin."""
