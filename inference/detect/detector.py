@@ -146,14 +146,16 @@ class TextDetector:
 
     def detect_raw(self, image: np.ndarray) -> np.ndarray:
         """Detections of every scale pass down to floor_conf, no margin, no hysteresis. Passes are concatenated, NOT
-        suppressed against each other: redaction blanks the union, and a coarse-pass box often covers the line ends a native-pass box misses."""
+        suppressed against each other: redaction blanks the union, and a coarse-pass box often covers the line ends
+        a native-pass box misses."""
         rgb = to_rgb(image)
         parts = [self.detect_scale(rgb, sc) for sc in self.settings.scales]
         return np.concatenate(parts) if parts else np.zeros((0, 5), np.float32)
 
     def select(self, raw: np.ndarray, height: int, width: int) -> np.ndarray:
-        """Raw detections -> the boxes to blank, grown by the safety margin: score >= settings.conf, plus lower-scoring boxes down to conf_grow that touch them (see boxes.hysteresis) and the short gaps
-        between pieces of one line (boxes.bridge_gaps)."""
+        """Raw detections -> the boxes to blank, grown by the safety margin: score >= settings.conf, plus
+        lower-scoring boxes down to conf_grow that touch them (boxes.hysteresis) and the short gaps between pieces
+        of one line (boxes.bridge_gaps)."""
         s = self.settings
         return select(raw, s.conf, s.conf_grow, s.margin_rel, s.margin_min, width, height, s.margin_along, s.bridge)
 
