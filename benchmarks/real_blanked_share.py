@@ -74,7 +74,8 @@ def main() -> None:
         row = [blanked_share(det, view) for _, det in variants]
         for (name, _), value in zip(variants, row):
             shares[name].append(value)
-        print(f"{path.name[:36]:36s} " + "  ".join(f"{name} {v:.3f}" for (name, _), v in zip(variants, row)), flush=True)
+        cells = "  ".join(f"{name} {v:.3f}" for (name, _), v in zip(variants, row))
+        print(f"{path.name[:36]:36s} {cells}", flush=True)
     for name, values in shares.items():
         print(f"mean blanked share, {name}: {np.mean(values):.3f} over {len(values)} files")
 

@@ -240,7 +240,8 @@ def evaluate(data: Path, detector, confs: list[float] | None = None, examples_di
         fam = _pick(row, gt, "family", "layout", "layout_family")
         exam = _pick(row, gt, "exam", "exam_type", "modality")
         for c in points:
-            dets = select(raw, c[0], getattr(s, "conf_grow", None), c[1], s.margin_min, w, h, c[2], getattr(s, "bridge", 0.0))
+            dets = select(raw, c[0], getattr(s, "conf_grow", None), c[1], s.margin_min, w, h, c[2],
+                          getattr(s, "bridge", 0.0))
             r = score_image(gt, dets, h, w, img)
             a = per_conf[c]
             a["all"].add(r.tally)
