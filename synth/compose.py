@@ -29,6 +29,7 @@ class TextChoice:
     opacity: float
     stroke: int
     outline: bool = False
+    thin: int = 0          # lighter strokes, 1/4 px per level (synth.render.thinned); 0 = the font's own weight
 
 
 def pick_font(fonts: tuple[FontInfo, ...], want: str, bold: bool, rng: random.Random) -> FontInfo:
@@ -54,10 +55,13 @@ def choose_text(layout: Layout, fonts: tuple[FontInfo, ...], rng: random.Random,
     t = layout.text
     font = pick_font(fonts, t.fonts, rng.random() < t.bold, rng)
     size = snap_size(font, int(round(rng.uniform(*t.size) * scale)))
-    return TextChoice(font=font, size=size, aliased=rng.random() < t.aliased, color=tuple(rng.choice(t.colors)),
-                      opacity=round(rng.uniform(*t.opacity), 3),
-                      stroke=1 if (not font.bold and size >= 16 and rng.random() < 0.1 and not font.bitmap) else 0,
-                      outline=t.outline > 0 and rng.random() < t.outline)
+    choice = TextChoice(font=font, size=size, aliased=rng.random() < t.aliased, color=tuple(rng.choice(t.colors)),
+                        opacity=round(rng.uniform(*t.opacity), 3),
+                        stroke=1 if (not font.bold and size >= 16 and rng.random() < 0.1 and not font.bitmap) else 0,
+                        outline=t.outline > 0 and rng.random() < t.outline)
+    if rng.random() < t.thin and not (choice.aliased or choice.stroke or font.bitmap):
+        choice = dataclasses.replace(choice, thin=rng.choice((1, 2)))
+    return choice
 
 
 @dataclass
@@ -92,7 +96,7 @@ def _block_items(block: BlockSpec, ctx: FillContext, style: TextChoice, size: in
                 text = fill(template, ctx, frame=k or 0)
                 if not text.strip():
                     continue
-                g = rasterize(text, style.font.path, size, style.aliased, style.stroke, style.outline)
+                g = rasterize(text, style.font.path, size, style.aliased, style.stroke, style.outline, style.thin)
                 items.append(_Item(text=text, kind=kind, phi=phi, glyphs=g, dx=pen,
                                    frames=None if k is None else [k]))
                 width = max(width, g.advance)
@@ -154,7 +158,7 @@ def place_block(block: BlockSpec, index: int, ctx: FillContext, style: TextChoic
             placed.append(PlacedItem(text=it.text, kind=it.kind, phi=it.phi, glyphs=g, x=int(round(x)),
                                      y=int(round(y)), color=style.color, opacity=style.opacity, angle=block.angle,
                                      font_id=style.font.id, size=size, aliased=style.aliased, stroke=style.stroke,
-                                     block=index, frames=it.frames,
+                                     block=index, frames=it.frames, thin=style.thin,
                                      outline=_halo(style.color) if style.outline else None))
     if not placed:
         return [], None

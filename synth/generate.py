@@ -46,6 +46,7 @@ class GenConfig:
     start: int = 0
     documents_every: int = 25     # every K-th image also gets SR/PDF/ECG/scanned objects (0: none)
     low_contrast: float | None = None  # override every layout's text.low_contrast (hard-example sets); None: keep
+    thin: float | None = None          # override every layout's text.thin (share of light-stroke images); None: keep
 
 
 def image_id(seed: int, index: int) -> str:
@@ -118,7 +119,7 @@ def render_one(layout: Layout, fonts: tuple[FontInfo, ...], seed: int, index: in
         "identity": identity_record(identity),
         "items": [{"text": it.text, "phi": it.phi, "kind": it.kind, "box": it.box, "chars": it.char_boxes(),
                    "angle": it.angle, "frames": it.frames, "block": it.block, "font": it.font_id, "size": it.size,
-                   "aliased": it.aliased, "stroke": it.stroke, "color": list(it.color), "opacity": it.opacity,
+                   "aliased": it.aliased, "stroke": it.stroke, "thin": it.thin, "color": list(it.color), "opacity": it.opacity,
                    "outline": list(it.outline) if it.outline else None}
                   for it in scene.items],
         "plates": [{"box": p.box, "color": list(p.color), "frames": p.frames} for p in scene.plates],
@@ -152,8 +153,9 @@ def _job(index: int) -> dict:
     cfg: GenConfig = _WORKER["cfg"]
     family = cfg.families[index % len(cfg.families)]    # round robin: balanced families
     layout = _WORKER["layouts"][family]
-    if cfg.low_contrast is not None:
-        layout = dataclasses.replace(layout, text=dataclasses.replace(layout.text, low_contrast=cfg.low_contrast))
+    overrides = {k: v for k, v in (("low_contrast", cfg.low_contrast), ("thin", cfg.thin)) if v is not None}
+    if overrides:
+        layout = dataclasses.replace(layout, text=dataclasses.replace(layout.text, **overrides))
     result = render_one(layout, cfg.fonts, cfg.seed, index)
     row = write_one(result, cfg.out)
     _maybe_documents(result["identity"], cfg, index)
@@ -245,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="every K-th image also gets SR/PDF/ECG/scanned objects via synth.documents (0: off)")
     ap.add_argument("--low-contrast", type=float, default=None,
                     help="share of plate-less text blocks drawn faint, for every layout (default: each layout's own)")
+    ap.add_argument("--thin", type=float, default=None,
+                    help="share of images whose text is drawn with lighter strokes (default: each layout's own)")
     ap.add_argument("--list", action="store_true", help="list layout families and fonts, then exit")
     a = ap.parse_args(argv)
     layouts = load_layouts()
@@ -257,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     cfg = GenConfig(out=a.out, n=a.n, seed=a.seed, start=a.start,
                     families=select_families(layouts, a.families, a.exclude_families), fonts=fonts,
-                    documents_every=a.documents_every, low_contrast=a.low_contrast)
+                    documents_every=a.documents_every, low_contrast=a.low_contrast, thin=a.thin)
     t0 = time.perf_counter()
     rows = generate(cfg, workers=a.workers)
     write_manifest(a.out, rows)

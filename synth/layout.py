@@ -79,6 +79,8 @@ class TextStyleSpec:
     outline: float = 0.0                # probability of a 1-px dark/light halo around the letters
     low_contrast: float = 0.1           # probability that a block without a plate is drawn faint (20-50 grey
                                         # levels from its background: white overlay on bright anatomy)
+    thin: float = 0.15                  # probability that an image's (antialiased, regular) text is drawn with
+                                        # lighter strokes (synth.render.thinned): light and hairline fonts
 
 
 @dataclass(frozen=True)
@@ -146,7 +148,7 @@ def parse_layout(raw: dict) -> Layout:
         colors=tuple(tuple(c) for c in t.get("colors", [[255, 255, 255]])), aliased=float(t.get("aliased", 0.3)),
         bold=float(t.get("bold", 0.2)), opacity=tuple(t.get("opacity", (1.0, 1.0))),
         block_colors=float(t.get("block_colors", 0.25)), outline=float(t.get("outline", 0.0)),
-        low_contrast=float(t.get("low_contrast", 0.1)))
+        low_contrast=float(t.get("low_contrast", 0.1)), thin=float(t.get("thin", 0.15)))
     return Layout(
         family=raw["family"], description=raw.get("description", ""), exam_types=tuple(raw["exam_types"]),
         frame=raw["frame"], sizes=tuple(tuple(s) for s in raw["sizes"]), scale=tuple(raw.get("scale", (1.0, 1.0))),

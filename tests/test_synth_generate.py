@@ -86,7 +86,7 @@ def test_boxes_are_exact(per_family):
             assert 0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h, (fam, it)
             # the item rendered alone on a blank canvas has exactly the box's extent (tight, nothing outside)
             g = rasterize(it["text"], FONT_PATH[it["font"]], it["size"], it["aliased"], it["stroke"],
-                          outline=it["outline"] is not None)
+                          outline=it["outline"] is not None, thin=it.get("thin", 0))
             if it["angle"] == 90:
                 g = rotate90(g)
             assert g.mask.shape == (y1 - y0, x1 - x0), (fam, it["text"])
@@ -175,19 +175,52 @@ def test_documents_hook_same_identity(tmp_path):
         assert str(ds.PatientName) == gt["identity"]["name"], d.name
 
 
-def test_low_contrast_override_reaches_every_layout(tmp_path, monkeypatch):
-    """--low-contrast (hard-example sets, synth.hard_n) replaces each layout's own share of faint blocks."""
+@pytest.mark.parametrize("field", ["low_contrast", "thin"])
+def test_style_override_reaches_every_layout(tmp_path, monkeypatch, field):
+    """--low-contrast / --thin (hard-example sets, synth.hard_n) replace each layout's own share."""
     import synth.generate as gen
 
     seen = []
     real = gen.render_one
-    monkeypatch.setattr(gen, "render_one", lambda layout, *a: seen.append(layout.text.low_contrast) or real(layout, *a))
+    monkeypatch.setattr(gen, "render_one", lambda layout, *a: seen.append(getattr(layout.text, field)) or real(layout, *a))
     layouts = load_layouts()
     fams = ("ctmr_viewer_corners", "us_banner")
     fonts = tuple(discover_fonts())[:3]
-    for override, want in ((0.6, {0.6}), (None, {layouts[f].text.low_contrast for f in fams})):
+    for override, want in ((0.6, {0.6}), (None, {getattr(layouts[f].text, field) for f in fams})):
         seen.clear()
         cfg = gen.GenConfig(out=tmp_path / str(override), n=2, seed=5, families=fams, fonts=fonts,
-                            documents_every=0, low_contrast=override)
+                            documents_every=0, **{field: override})
         gen.generate(cfg, workers=1, progress=False)
         assert set(seen) == want and len(seen) == 2
+
+
+def test_thin_strokes_are_lighter_but_keep_their_ink_and_boxes():
+    """Light strokes (text.thin) take ink away, never below THIN_MIN_INK of the regular weight, and an
+    already-light font (FreeMono) falls back to a lighter level instead of vanishing; labels stay the font's."""
+    from synth.render import THIN_MIN_INK
+
+    text = "JANKAUSKAITĖ, UGNĖ 13.10.2003"
+    for font_id in ("dejavusansmono", "freemono"):
+        if font_id not in FONT_PATH:
+            pytest.skip(f"{font_id} not installed")
+        regular = rasterize(text, FONT_PATH[font_id], 11)
+        for level in (1, 2):
+            light = rasterize(text, FONT_PATH[font_id], 11, thin=level)
+            ink, ink0 = float(light.mask.sum()), float(regular.mask.sum())
+            assert THIN_MIN_INK * ink0 <= ink < 0.95 * ink0, (font_id, level, ink / ink0)
+            assert len(light.chars) == len(text)
+    # at 11 px FreeMono has no room for level 2: the same image as level 1
+    assert np.array_equal(rasterize(text, FONT_PATH["freemono"], 11, thin=2).mask,
+                          rasterize(text, FONT_PATH["freemono"], 11, thin=1).mask)
+
+
+def test_font_families_keep_weights_and_styles_together():
+    """Held-out splits are by family: an italic must never put a held-out family into training."""
+    from synth.fonts import HELD_OUT_FAMILIES, _family
+
+    assert _family("jetbrainsmono-thinitalic") == _family("jetbrainsmono-thin") == "jetbrainsmono-thin"
+    assert _family("jetbrainsmono-extralightitalic") == "jetbrainsmono-extralight"
+    assert _family("freemonoboldoblique") == "freemono" and _family("liberationserif-bolditalic") == "liberationserif"
+    held = [f for f in FONTS if f.family in HELD_OUT_FAMILIES]
+    assert held and all(f.split_hint == "test" for f in held)
+    assert all(f.split_hint == "train" for f in FONTS if f.family not in HELD_OUT_FAMILIES)

@@ -87,3 +87,19 @@ def test_image_splits_never_leave_val_empty():
 
     assert "val" in image_splits(3, 0.01, random.Random(0))
     assert image_splits(3, 0.0, random.Random(0)) == ["train"] * 3
+
+
+def test_hard_examples_command_carries_their_own_style_shares(tmp_path):
+    """synth.hard_n appends images after train_n with the same exclusions, their own faint share and, when set,
+    their own light-stroke share (the gen 4 data: params.yaml)."""
+    from training.config import SynthParams
+    from training.datasets import generator_cmd, hard_cmd
+
+    sp = SynthParams(train_n=10, hard_n=4, hard_low_contrast=0.15, hard_thin=0.6, heldout_families=["us_banner"],
+                     heldout_fonts=["held-out"])
+    cmd = hard_cmd(sp, tmp_path)
+    base = generator_cmd(sp, tmp_path, heldout=False)
+    assert cmd[cmd.index("--n") + 1] == "4" and cmd[cmd.index("--start") + 1] == "10"
+    assert cmd[cmd.index("--low-contrast") + 1] == "0.15" and cmd[cmd.index("--thin") + 1] == "0.6"
+    assert "--exclude-families" in cmd and "--exclude-fonts" in cmd and cmd[:3] == base[:3]
+    assert "--thin" not in hard_cmd(SynthParams(train_n=10, hard_n=4), tmp_path)

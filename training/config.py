@@ -28,6 +28,7 @@ class SynthParams:
     train_dir: str = "data/synth/train"
     hard_n: int = 0  # extra training images after train_n, drawn with hard_low_contrast (hard examples: faint text)
     hard_low_contrast: float = 0.6
+    hard_thin: float | None = None  # share of hard examples drawn with lighter strokes (None: each layout's own)
     heldout_dir: str = "data/synth/heldout"
 
 
@@ -48,6 +49,7 @@ class TrainParams:
     threads: int = 2
     real_sets: list[str] = field(default_factory=list)  # folders for training/realset.py (YOLO or COCO)
     init_weights: str = ""  # start from our own earlier checkpoint (fine-tune); "" = from scratch
+    lr0: float = 0.0  # > 0: AdamW at this initial rate (a gentler fine-tune); 0 = ultralytics' automatic choice
     tiles_dir: str = "data/tiles"
     run_dir: str = "runs/detector"
 

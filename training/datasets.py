@@ -29,11 +29,13 @@ def generator_cmd(sp: SynthParams, out: Path, heldout: bool) -> list[str]:
 
 def hard_cmd(sp: SynthParams, out: Path) -> list[str]:
     """The generator call that appends the hard examples (images train_n .. train_n+hard_n-1, same seed, same
-    exclusions) with a higher share of faint text: the detector's main miss on held-out layouts."""
+    exclusions) with their own share of faint text and of light strokes: the detector's main misses on held-out
+    layouts and fonts."""
     cmd = generator_cmd(sp, out, heldout=False)
     n_at = cmd.index("--n")
     cmd[n_at + 1] = str(sp.hard_n)
-    return cmd + ["--start", str(sp.train_n), "--low-contrast", str(sp.hard_low_contrast), "--documents-every", "0"]
+    cmd += ["--start", str(sp.train_n), "--low-contrast", str(sp.hard_low_contrast), "--documents-every", "0"]
+    return cmd + (["--thin", str(sp.hard_thin)] if sp.hard_thin is not None else [])
 
 
 def make_sets(sp: SynthParams) -> None:

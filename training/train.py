@@ -82,6 +82,7 @@ def train(params: Params, resume: bool = False, skip_tiles: bool = False) -> Pat
         pretrained=str(_abs(tp.init_weights)) if tp.init_weights else False,
         warmup_epochs=1.0 if tp.init_weights else 3.0,
         **({"time": tp.hours} if tp.hours > 0 else {}),
+        **({"optimizer": "AdamW", "lr0": tp.lr0} if tp.lr0 > 0 else {}),
     )
     return run / "weights" / "best.pt"
 
