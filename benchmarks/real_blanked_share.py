@@ -1,6 +1,7 @@
 """Over-redaction proxy on REAL files, which have no labels: the share of each frame the detector blanks.
 
     python benchmarks/real_blanked_share.py [--limit 40] [--compare "conf_grow=None,bridge=0"]
+                                            [--compare "model=runs/gen2/text_detector.onnx"]
 
 Files: bench_pixels' pick (../shared/data/dicom, burned-in-text files first; single-frame files and the first
 frame of three multi-frame files). Many of them carry no text at all (CT, MG, visible-light photos), so a lower
@@ -30,12 +31,20 @@ from inference.pixels.view import fix_window, to_view, view_params  # noqa: E402
 
 
 def parse_variant(text: str) -> dict:
-    """'conf_grow=None,bridge=0' -> {'conf_grow': None, 'bridge': 0.0}."""
-    out = {}
+    """'conf_grow=None,bridge=0' -> {'conf_grow': None, 'bridge': 0.0}; 'model=PATH' keeps PATH as text."""
+    out: dict = {}
     for part in filter(None, text.split(",")):
-        key, value = part.split("=", 1)
-        out[key.strip()] = None if value.strip().lower() == "none" else float(value)
+        key, value = (x.strip() for x in part.split("=", 1))
+        out[key] = value if key == "model" else None if value.lower() == "none" else float(value)
     return out
+
+
+def variant_detector(base: TextDetector, text: str) -> TextDetector:
+    """Another model (with its own sidecar settings) and/or other settings, as the variant says."""
+    v = parse_variant(text)
+    model = v.pop("model", None)
+    det = TextDetector(model) if model else base
+    return TextDetector(det.model_path, settings=dataclasses.replace(det.settings, **v)) if v else det
 
 
 def first_view(path: Path) -> np.ndarray | None:
@@ -63,8 +72,7 @@ def main() -> None:
     a = ap.parse_args()
     warnings.simplefilter("ignore")
     base = TextDetector()
-    variants = [("committed", base)] + [
-        (v, TextDetector(settings=dataclasses.replace(base.settings, **parse_variant(v)))) for v in a.compare]
+    variants = [("committed", base)] + [(v, variant_detector(base, v)) for v in a.compare]
     single, multi = pick_files(a.limit)
     shares: dict[str, list[float]] = {name: [] for name, _ in variants}
     for path in single + multi[:3]:
