@@ -127,10 +127,9 @@ class PlacedItem:
     aliased: bool
     stroke: int
     block: int
-    thin: int = 0
     frames: list[int] | None = None
     outline: tuple[int, int, int] | None = None
-    thin: int = 0
+    thin: int = 0                            # lighter strokes, see rasterize
 
     @property
     def box(self) -> list[int]:
