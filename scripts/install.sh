@@ -21,8 +21,12 @@ system_packages() {
     tesseract-ocr tesseract-ocr-lit tesseract-ocr-eng \
     fonts-dejavu-core fonts-liberation2 fonts-noto-core fonts-noto-mono fonts-freefont-ttf \
     fonts-terminus fonts-terminus-otb fonts-jetbrains-mono fonts-dejavu-extra fonts-urw-base35 \
+    fonts-lato fonts-roboto-unhinted fonts-open-sans fonts-inter fonts-manrope fonts-mplus fonts-firacode \
+    fonts-hack fonts-dosis fonts-comfortaa fonts-jura \
     patchelf curl \
     chromium  # curl: scripts/orthanc.sh readiness check; chromium: audit HTML report screenshot test
+  # Fonts (2nd-4th lines): synth draws from every font that covers Lithuanian; the 3rd and 4th lines bring real
+  # Thin/ExtraLight/Light weights (gen 5's hard examples, models/MODEL_CARD.md).
 }
 
 runtime() {

@@ -23,7 +23,8 @@ FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts")
 FONT_SUFFIXES = (".ttf", ".otf", ".otb")
 # Families held out from training (whole families, so the test set measures generalisation to unseen fonts).
 HELD_OUT_FAMILIES = ("liberationserif", "freemono", "urwgothic", "notoserif", "jetbrainsmono-thin")
-_SKIP = re.compile(r"(math|symbol|dingbat|emoji|d050000l|z003|standardsymbols|color|lastresort)", re.I)
+_SKIP = re.compile(r"(math|symbol|dingbat|emoji|d050000l|z003|standardsymbols|color|lastresort"
+                   r"|interdisplay|mplus1-|mpluscode|firacode-retina|opensans-cond)", re.I)  # 2nd line: near-duplicates
 
 
 @dataclass(frozen=True)
@@ -75,10 +76,11 @@ def _load(path: Path) -> tuple[ImageFont.FreeTypeFont, tuple[int, ...], bool]:
 def _family(stem: str) -> str:
     stem = re.sub(r"^(free(?:mono|sans|serif))(bold|oblique|italic)+$", r"\1", stem)   # FreeFont naming
     stem = re.sub(r"^(stixgeneral)(bol|ita|italic)+$", r"\1", stem)
-    stem = re.sub(r"-(thin|extralight)italic$", r"-\1", stem)        # JetBrains Mono: Thin is a family of its own
+    stem = re.sub(r"-(thin|extralight|hairline)italic$", r"-\1", stem)  # JetBrains Mono: Thin is a family of its own
     return re.sub(r"-(regular|bold|italic|oblique|bolditalic|boldoblique|book|roman|medium|light|semibold|"
                   r"extrabold|black|condensed|demi|bdita|bookoblique|demioblique|demiitalic|lightitalic|"
-                  r"mediumitalic|semibolditalic|extrabolditalic|normal|bold-oblique)$", "", stem)
+                  r"mediumitalic|semibolditalic|extrabolditalic|normal|bold-oblique|blackitalic|"
+                  r"heavy|heavyitalic)$", "", stem)
 
 
 def font_info(path: Path) -> FontInfo | None:

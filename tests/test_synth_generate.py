@@ -220,7 +220,16 @@ def test_font_families_keep_weights_and_styles_together():
 
     assert _family("jetbrainsmono-thinitalic") == _family("jetbrainsmono-thin") == "jetbrainsmono-thin"
     assert _family("jetbrainsmono-extralightitalic") == "jetbrainsmono-extralight"
+    assert _family("lato-hairlineitalic") == "lato-hairline" and _family("roboto-blackitalic") == "roboto"
     assert _family("freemonoboldoblique") == "freemono" and _family("liberationserif-bolditalic") == "liberationserif"
     held = [f for f in FONTS if f.family in HELD_OUT_FAMILIES]
     assert held and all(f.split_hint == "test" for f in held)
     assert all(f.split_hint == "train" for f in FONTS if f.family not in HELD_OUT_FAMILIES)
+
+
+def test_near_duplicate_font_files_stay_out_of_the_catalogue():
+    """One package's many near-identical cuts (Inter Display, M+ Code widths) must not crowd out other fonts."""
+    from synth.fonts import _SKIP
+
+    assert all(_SKIP.search(n) for n in ("InterDisplay-Thin.otf", "MplusCode50-Light.otf", "Mplus1-Thin.otf"))
+    assert not any(_SKIP.search(n) for n in ("Mplus1Code-Thin.otf", "Mplus2-Thin.otf", "Inter-Thin.otf"))

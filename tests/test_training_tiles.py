@@ -89,17 +89,31 @@ def test_image_splits_never_leave_val_empty():
     assert image_splits(3, 0.0, random.Random(0)) == ["train"] * 3
 
 
-def test_hard_examples_command_carries_their_own_style_shares(tmp_path):
-    """synth.hard_n appends images after train_n with the same exclusions, their own faint share and, when set,
-    their own light-stroke share (the gen 4 data: params.yaml)."""
-    from training.config import SynthParams
-    from training.datasets import generator_cmd, hard_cmd
+def test_hard_blocks_follow_each_other_with_their_own_styles_and_fonts(tmp_path):
+    """synth.hard appends blocks after train_n, one after another, with the training exclusions, each block's own
+    faint and light-stroke shares and, when set, its own fonts (the gen 4 and gen 5 data: params.yaml)."""
+    from training.config import HardSet, SynthParams
+    from training.datasets import generator_cmd, hard_cmds
 
-    sp = SynthParams(train_n=10, hard_n=4, hard_low_contrast=0.15, hard_thin=0.6, heldout_families=["us_banner"],
-                     heldout_fonts=["held-out"])
-    cmd = hard_cmd(sp, tmp_path)
+    sp = SynthParams(train_n=10, heldout_families=["us_banner"], heldout_fonts=["held-out"],
+                     hard=[HardSet(n=4, low_contrast=0.15, thin=0.6), HardSet(n=3, fonts=["*-thin*"])])
+    first, second = hard_cmds(sp, tmp_path)
     base = generator_cmd(sp, tmp_path, heldout=False)
-    assert cmd[cmd.index("--n") + 1] == "4" and cmd[cmd.index("--start") + 1] == "10"
-    assert cmd[cmd.index("--low-contrast") + 1] == "0.15" and cmd[cmd.index("--thin") + 1] == "0.6"
-    assert "--exclude-families" in cmd and "--exclude-fonts" in cmd and cmd[:3] == base[:3]
-    assert "--thin" not in hard_cmd(SynthParams(train_n=10, hard_n=4), tmp_path)
+    assert first[first.index("--n") + 1] == "4" and first[first.index("--start") + 1] == "10"
+    assert first[first.index("--low-contrast") + 1] == "0.15" and first[first.index("--thin") + 1] == "0.6"
+    assert "--exclude-families" in first and "--exclude-fonts" in first and first[:3] == base[:3]
+    assert "--fonts" not in first and "--thin" not in second
+    assert second[second.index("--start") + 1] == "14" and second[second.index("--fonts") + 1:] == ["*-thin*"]
+    assert hard_cmds(SynthParams(train_n=10), tmp_path) == []
+
+
+def test_params_build_hard_blocks_and_reject_unknown_keys(tmp_path):
+    """A typo inside a hard block is an error, not a silent default."""
+    from training.config import HardSet, load_params
+
+    p = tmp_path / "p.yaml"
+    p.write_text("synth:\n  hard:\n    - {n: 2, thin: 0.5}\n")
+    assert load_params(p).synth.hard == [HardSet(n=2, thin=0.5)]
+    p.write_text("synth:\n  hard:\n    - {n: 2, thinn: 0.5}\n")
+    with pytest.raises(ValueError, match="thinn"):
+        load_params(p)

@@ -16,6 +16,16 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass(frozen=True)
+class HardSet:
+    """One block of hard training examples, appended after train_n (and after the blocks before it)."""
+
+    n: int
+    low_contrast: float = 0.6  # share of faint text
+    thin: float | None = None  # share of lighter strokes (None: each layout's own)
+    fonts: list[str] = field(default_factory=list)  # font id/family globs to draw from ([]: every training font)
+
+
+@dataclass(frozen=True)
 class SynthParams:
     generator: str = "synth.generate"  # module run as python -m <generator>
     train_n: int = 400
@@ -26,9 +36,7 @@ class SynthParams:
     heldout_fonts: list[str] = field(default_factory=list)  # font globs, or ["held-out"] (synth's own list)
     workers: int = 1
     train_dir: str = "data/synth/train"
-    hard_n: int = 0  # extra training images after train_n, drawn with hard_low_contrast (hard examples: faint text)
-    hard_low_contrast: float = 0.6
-    hard_thin: float | None = None  # share of hard examples drawn with lighter strokes (None: each layout's own)
+    hard: list[HardSet] = field(default_factory=list)  # extra training images after train_n: faint, light, ...
     heldout_dir: str = "data/synth/heldout"
 
 
@@ -96,6 +104,8 @@ def _build(cls: type, data: dict[str, Any] | None) -> Any:
     unknown = set(data) - known
     if unknown:
         raise ValueError(f"unknown {cls.__name__} keys in params: {sorted(unknown)}")
+    if cls is SynthParams and "hard" in data:  # the one nested list: synth.hard blocks
+        data = {**data, "hard": [_build(HardSet, h) for h in data["hard"] or []]}
     return cls(**data)
 
 

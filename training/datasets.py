@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from training.config import ROOT, SynthParams, load_params
+from training.config import ROOT, HardSet, SynthParams, load_params
 
 
 def generator_cmd(sp: SynthParams, out: Path, heldout: bool) -> list[str]:
@@ -27,15 +27,24 @@ def generator_cmd(sp: SynthParams, out: Path, heldout: bool) -> list[str]:
     return cmd + ["--workers", str(sp.workers)]
 
 
-def hard_cmd(sp: SynthParams, out: Path) -> list[str]:
-    """The generator call that appends the hard examples (images train_n .. train_n+hard_n-1, same seed, same
-    exclusions) with their own share of faint text and of light strokes: the detector's main misses on held-out
-    layouts and fonts."""
+def hard_cmds(sp: SynthParams, out: Path) -> list[list[str]]:
+    """The generator calls that append the hard-example blocks (same seed, same exclusions), one after another
+    from image train_n, each with its own share of faint text and light strokes and, when set, its own fonts:
+    the detector's main misses on held-out layouts and fonts."""
+    cmds, start = [], sp.train_n
+    for h in sp.hard:
+        cmds.append(hard_cmd(sp, h, start, out))
+        start += h.n
+    return cmds
+
+
+def hard_cmd(sp: SynthParams, h: HardSet, start: int, out: Path) -> list[str]:
+    """One hard block: images start .. start+h.n-1."""
     cmd = generator_cmd(sp, out, heldout=False)
-    n_at = cmd.index("--n")
-    cmd[n_at + 1] = str(sp.hard_n)
-    cmd += ["--start", str(sp.train_n), "--low-contrast", str(sp.hard_low_contrast), "--documents-every", "0"]
-    return cmd + (["--thin", str(sp.hard_thin)] if sp.hard_thin is not None else [])
+    cmd[cmd.index("--n") + 1] = str(h.n)
+    cmd += ["--start", str(start), "--low-contrast", str(h.low_contrast), "--documents-every", "0"]
+    cmd += ["--thin", str(h.thin)] if h.thin is not None else []
+    return cmd + (["--fonts", *h.fonts] if h.fonts else [])
 
 
 def make_sets(sp: SynthParams) -> None:
@@ -45,8 +54,8 @@ def make_sets(sp: SynthParams) -> None:
             shutil.rmtree(out)
         out.parent.mkdir(parents=True, exist_ok=True)
         cmds = [generator_cmd(sp, out, heldout)]
-        if not heldout and sp.hard_n > 0:
-            cmds.append(hard_cmd(sp, out))
+        if not heldout:
+            cmds += hard_cmds(sp, out)
         for cmd in cmds:
             print(" ".join(cmd), flush=True)
             subprocess.run(cmd, check=True, cwd=ROOT)
