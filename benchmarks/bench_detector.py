@@ -8,6 +8,7 @@ the same for ultralytics predict with the PyTorch weights (if present) and with 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import sys
 import time
@@ -56,6 +57,12 @@ def main(argv: list[str] | None = None) -> None:
     mean_px = statistics.mean(im.shape[0] * im.shape[1] for im in imgs) ** 0.5
     print(f"model {det.model_path.name}: tile {s.tile}px, {len(imgs)} images of ~{mean_px:.0f}px, {n_tiles:.1f} tiles/image over scales {s.scales}")
     print(f"onnxruntime (2 threads)          : {onnx_tile * 1e3:7.1f} ms/tile  {onnx_img * 1e3:7.1f} ms/image")
+    if s.second_look is not None:  # what the second look along lines (inference/detect/second_look.py) costs
+        det.settings = dataclasses.replace(s, second_look=None)
+        first_only = statistics.mean(timed(lambda im=im: det.detect(im), a.repeat) for im in imgs)
+        det.settings = s
+        print(f"  of which second look           :          {(onnx_img - first_only) * 1e3:7.1f} ms/image "
+              f"(first pass alone {first_only * 1e3:.1f}, x{onnx_img / first_only:.2f} with it)")
 
     from training.env import configure_ultralytics, set_torch_threads  # noqa: PLC0415
 

@@ -27,7 +27,7 @@ from PIL import Image
 from synth.compose import compose
 from synth.dicomio import build_dataset, encode, jpeg_roundtrip, parse_encoding
 from synth.fonts import FontInfo, discover_fonts, font_fingerprint, select_fonts
-from synth.frames import cine_frames, make_frame
+from synth.frames import GENERATORS, cine_frames, make_frame
 from synth.identity import Identity, make_identity
 from synth.layout import FillContext, Layout, load_exam_types, load_layouts
 from synth.render import Scene, composite
@@ -47,6 +47,7 @@ class GenConfig:
     documents_every: int = 25     # every K-th image also gets SR/PDF/ECG/scanned objects (0: none)
     low_contrast: float | None = None  # override every layout's text.low_contrast (hard-example sets); None: keep
     thin: float | None = None          # override every layout's text.thin (share of light-stroke images); None: keep
+    frame_mix: float = 0.0             # share of images drawn over ANOTHER selected family's frame generator
 
 
 def image_id(seed: int, index: int) -> str:
@@ -156,10 +157,27 @@ def _job(index: int) -> dict:
     overrides = {k: v for k, v in (("low_contrast", cfg.low_contrast), ("thin", cfg.thin)) if v is not None}
     if overrides:
         layout = dataclasses.replace(layout, text=dataclasses.replace(layout.text, **overrides))
+    layout = mixed_frame(layout, cfg, _WORKER["layouts"], index)
     result = render_one(layout, cfg.fonts, cfg.seed, index)
     row = write_one(result, cfg.out)
     _maybe_documents(result["identity"], cfg, index)
     return row
+
+
+def mixed_frame(layout: Layout, cfg: GenConfig, layouts: dict[str, Layout], index: int) -> Layout:
+    """``layout`` with, for a ``cfg.frame_mix`` share of images, the clean-frame generator of another of the
+    SELECTED families (so a training set never borrows a held-out family's own background).
+
+    WHY: each family's text layout otherwise always sits on the same kind of anatomy, so the detector learns text
+    on that texture only; a vendor layout it has never seen may come over any background. Drawn from its own
+    Random stream: with frame_mix 0 every image is byte-identical to what it was before this option existed."""
+    if cfg.frame_mix <= 0:
+        return layout
+    rng = random.Random(f"{cfg.seed}:{index}:frame")
+    pool = sorted({layouts[f].frame for f in cfg.families} & set(GENERATORS) - {layout.frame})
+    if not pool or rng.random() >= cfg.frame_mix:
+        return layout
+    return dataclasses.replace(layout, frame=rng.choice(pool))
 
 
 def documents_module():
@@ -249,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="share of plate-less text blocks drawn faint, for every layout (default: each layout's own)")
     ap.add_argument("--thin", type=float, default=None,
                     help="share of images whose text is drawn with lighter strokes (default: each layout's own)")
+    ap.add_argument("--frame-mix", type=float, default=0.0,
+                    help="share of images drawn over another selected family's kind of frame (default 0)")
     ap.add_argument("--list", action="store_true", help="list layout families and fonts, then exit")
     a = ap.parse_args(argv)
     layouts = load_layouts()
@@ -261,7 +281,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     cfg = GenConfig(out=a.out, n=a.n, seed=a.seed, start=a.start,
                     families=select_families(layouts, a.families, a.exclude_families), fonts=fonts,
-                    documents_every=a.documents_every, low_contrast=a.low_contrast, thin=a.thin)
+                    documents_every=a.documents_every, low_contrast=a.low_contrast, thin=a.thin,
+                    frame_mix=a.frame_mix)
     t0 = time.perf_counter()
     rows = generate(cfg, workers=a.workers)
     write_manifest(a.out, rows)

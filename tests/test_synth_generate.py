@@ -194,6 +194,27 @@ def test_style_override_reaches_every_layout(tmp_path, monkeypatch, field):
         assert set(seen) == want and len(seen) == 2
 
 
+def test_frame_mix_borrows_only_selected_families_frames():
+    """--frame-mix draws some images over another SELECTED family's kind of frame (never a held-out family's
+    own), and with 0 leaves every layout's frame alone."""
+    import synth.generate as gen
+
+    layouts = load_layouts()
+    fams = ("ctmr_viewer_corners", "us_banner", "endoscopy_side_panel")
+    own = {layouts[f].frame for f in fams}
+    cfg = gen.GenConfig(out=Path("unused"), n=0, seed=5, families=fams, fonts=(), frame_mix=1.0)
+    for i in range(30):
+        lay = layouts[fams[i % 3]]
+        mixed = gen.mixed_frame(lay, cfg, layouts, i)
+        assert mixed.frame in own - {lay.frame} and mixed.family == lay.family
+    half = dataclasses.replace(cfg, frame_mix=0.5)
+    swapped = sum(gen.mixed_frame(layouts["us_banner"], half, layouts, i).frame != "us_sector" for i in range(200))
+    assert 70 < swapped < 130
+    off = dataclasses.replace(cfg, frame_mix=0.0)
+    assert all(gen.mixed_frame(layouts[f], off, layouts, 1) is layouts[f] for f in fams)
+    assert "fluoro" not in own and all(gen.mixed_frame(layouts[f], cfg, layouts, 2).frame != "fluoro" for f in fams)
+
+
 def test_thin_strokes_are_lighter_but_keep_their_ink_and_boxes():
     """Light strokes (text.thin) take ink away, never below THIN_MIN_INK of the regular weight, and an
     already-light font (FreeMono) falls back to a lighter level instead of vanishing; labels stay the font's."""

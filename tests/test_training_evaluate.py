@@ -62,3 +62,39 @@ def test_invisible_characters_are_not_required():
     r = score_image(GT, np.zeros((0, 5), np.float32), 100, 100, flat)
     assert (r.tally.items, r.tally.invisible) == (0, 1)
     assert r.tally.summary()["invisible_items"] == 1
+
+
+def test_evaluate_reports_what_the_second_look_adds(tmp_path):
+    """evaluate() scores the operating point with the second look and, apart, without it: a stub detector whose
+    first pass covers half a line and whose second look covers the rest."""
+    import json
+
+    import cv2
+
+    from inference.detect.detector import DetectorSettings
+    from inference.detect.second_look import SecondLookSettings
+    from training.evaluate import evaluate
+
+    (tmp_path / "gt").mkdir()
+    (tmp_path / "png").mkdir()
+    chars = [[10 + 10 * i, 40, 18 + 10 * i, 52] for i in range(10)]
+    img = np.zeros((100, 200), np.uint8)
+    for x0, y0, x1, y1 in chars:
+        img[y0 + 2:y1 - 2, x0 + 2:x1 - 2] = 255  # ink: characters with one pixel value are not required
+    cv2.imwrite(str(tmp_path / "png" / "a.png"), img)
+    (tmp_path / "gt" / "a.json").write_text(json.dumps({"family": "f", "exam_type": "e", "items": [
+        {"text": "0123456789", "phi": True, "kind": "name", "box": [10, 40, 108, 52], "chars": chars}]}))
+
+    class Stub:
+        settings = DetectorSettings(conf=0.5, margin_rel=0.0, margin_along=0.0, margin_min=0,
+                                    second_look=SecondLookSettings())
+
+        def detect_raw(self, img):
+            return np.array([[8, 38, 60, 54, 0.9]], np.float32)
+
+        def look_again(self, img, raw):
+            return np.array([[55, 38, 110, 54, 0.01]], np.float32)
+
+    m = evaluate(tmp_path, Stub())
+    assert m["instance_recall"] == 1.0 and m["first_pass_only"]["instance_recall"] == 0.0
+    assert m["first_pass_only"]["instances"] == m["instances"] == 1

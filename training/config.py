@@ -23,6 +23,7 @@ class HardSet:
     low_contrast: float = 0.6  # share of faint text
     thin: float | None = None  # share of lighter strokes (None: each layout's own)
     fonts: list[str] = field(default_factory=list)  # font id/family globs to draw from ([]: every training font)
+    frame_mix: float = 0.0  # share drawn over another training family's kind of frame (synth --frame-mix)
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class DetectParams:
     margin_along: float = 0.25  # ... and by this x thickness along the text (first/last glyph)
     margin_min: int = 2
     scales: list[float] = field(default_factory=lambda: [1.0])  # add 0.5 for a coarse pass (large text)
+    second_look: dict | None = None  # inference/detect/second_look.py SecondLookSettings fields; None = off
 
 
 @dataclass(frozen=True)

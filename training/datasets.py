@@ -44,6 +44,7 @@ def hard_cmd(sp: SynthParams, h: HardSet, start: int, out: Path) -> list[str]:
     cmd[cmd.index("--n") + 1] = str(h.n)
     cmd += ["--start", str(start), "--low-contrast", str(h.low_contrast), "--documents-every", "0"]
     cmd += ["--thin", str(h.thin)] if h.thin is not None else []
+    cmd += ["--frame-mix", str(h.frame_mix)] if h.frame_mix else []
     return cmd + (["--fonts", *h.fonts] if h.fonts else [])
 
 

@@ -212,6 +212,23 @@ def draw_example(img: np.ndarray, dets: np.ndarray, res: ImageResult) -> np.ndar
     return vis
 
 
+def _accumulator() -> dict:
+    return {"all": Tally(), "family": defaultdict(Tally), "exam": defaultdict(Tally), "size": defaultdict(Tally),
+            "preds": 0, "on_text": 0, "nt": 0, "bnt": 0, "ntm": 0, "bntm": 0}
+
+
+def _accumulate(a: dict, r: ImageResult, family: str, exam: str) -> None:
+    """Add one image's result to an accumulator of _accumulator()."""
+    for tally in (a["all"], a["family"][family], a["exam"][exam]):
+        tally.add(r.tally)
+    for k, v in r.by_size.items():
+        a["size"][k].add(v)
+    for key, value in (("preds", r.preds), ("on_text", r.preds_on_text), ("nt", r.nontext_px),
+                       ("bnt", r.blanked_nontext_px), ("ntm", r.nontext_px_margin),
+                       ("bntm", r.blanked_nontext_px_margin)):
+        a[key] += value
+
+
 def evaluate(data: Path, detector, confs: list[float] | None = None, examples_dir: Path | None = None,
              n_examples: int = 6, conf: float | None = None, margins: list[float] | None = None,
              alongs: list[float] | None = None, limit: int | None = None) -> dict:
@@ -224,8 +241,9 @@ def evaluate(data: Path, detector, confs: list[float] | None = None, examples_di
     op = (s.conf if conf is None else conf, s.margin_rel, s.margin_along)  # the operating point: the main result
     points = sorted({(c, m, g) for c in set(confs or []) | {op[0]} for m in set(margins or []) | {op[1]}
                      for g in set(alongs or []) | {op[2]}})
-    per_conf = {c: {"all": Tally(), "family": defaultdict(Tally), "exam": defaultdict(Tally), "size": defaultdict(Tally),
-                    "preds": 0, "on_text": 0, "nt": 0, "bnt": 0, "ntm": 0, "bntm": 0} for c in points}
+    per_conf = {c: _accumulator() for c in points}
+    first_only = _accumulator()  # the operating point without the second look (what it adds, measured)
+    looked = hasattr(detector, "look_again") and getattr(s, "second_look", None) is not None
     gts = sorted((data / "gt").glob("*.json"))[:limit]
     if not gts:
         raise SystemExit(f"no ground truth under {data}/gt")
@@ -237,24 +255,17 @@ def evaluate(data: Path, detector, confs: list[float] | None = None, examples_di
         img = load_image(data / "png" / f"{sid}.png")
         h, w = img.shape[:2]
         raw = detector.detect_raw(img)  # at the model's conf; lower sweep values need a lower-conf detector
+        again = detector.look_again(img, raw) if looked else np.zeros((0, 5), np.float32)
         fam = _pick(row, gt, "family", "layout", "layout_family")
         exam = _pick(row, gt, "exam", "exam_type", "modality")
         for c in points:
             dets = select(raw, c[0], getattr(s, "conf_grow", None), c[1], s.margin_min, w, h, c[2],
                           getattr(s, "bridge", 0.0))
+            if looked and c == op:
+                _accumulate(first_only, score_image(gt, dets, h, w, img), fam, exam)
+            dets = np.concatenate([dets[:, :5], again]) if len(again) else dets
             r = score_image(gt, dets, h, w, img)
-            a = per_conf[c]
-            a["all"].add(r.tally)
-            a["family"][fam].add(r.tally)
-            a["exam"][exam].add(r.tally)
-            for k, v in r.by_size.items():
-                a["size"][k].add(v)
-            a["preds"] += r.preds
-            a["on_text"] += r.preds_on_text
-            a["nt"] += r.nontext_px
-            a["bnt"] += r.blanked_nontext_px
-            a["ntm"] += r.nontext_px_margin
-            a["bntm"] += r.blanked_nontext_px_margin
+            _accumulate(per_conf[c], r, fam, exam)
             if c == op:
                 for m in r.missed:
                     missed_log.append({"id": sid, "family": fam, "exam": exam, "text": m["text"], "kind": m["kind"]})
@@ -275,6 +286,8 @@ def evaluate(data: Path, detector, confs: list[float] | None = None, examples_di
     main["images"] = len(gts)
     main["settings"] = dataclasses.asdict(s)
     main["missed"] = missed_log[:200]
+    if looked:
+        main["first_pass_only"] = {k: v for k, v in pack(first_only).items() if k != "per_text_size"}
     if len(points) > 1:
         main["sweep"] = {f"conf={c},margin={m},along={g}": {k: v for k, v in pack(per_conf[(c, m, g)]).items()
                                                            if not k.startswith("per_")} for c, m, g in points}
@@ -312,6 +325,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--conf-grow", default=None,
                     help="override the hysteresis grow threshold ('none' = off: every box must reach conf)")
     ap.add_argument("--bridge", type=float, default=None, help="override the line-gap bridge (0 = off)")
+    ap.add_argument("--no-second-look", action="store_true", help="first pass only (inference/detect/second_look.py off)")
     ap.add_argument("--no-mlflow", action="store_true")
     a = ap.parse_args(argv)
     params = load_params(a.params)
@@ -326,6 +340,8 @@ def main(argv: list[str] | None = None) -> None:
         det.settings = dataclasses.replace(det.settings, conf_grow=grow_conf)
     if a.bridge is not None:
         det.settings = dataclasses.replace(det.settings, bridge=a.bridge)
+    if a.no_second_look:
+        det.settings = dataclasses.replace(det.settings, second_look=None)
     base = det.settings
     if a.sweep:  # decode at the lowest threshold so every sweep value can be filtered from one pass
         det.settings = dataclasses.replace(base, conf=min(a.sweep + [base.conf]))
@@ -346,6 +362,10 @@ def main(argv: list[str] | None = None) -> None:
     print(json.dumps({k: metrics[k] for k in ("images", "instances", "instance_recall", "ci95", "char_recall",
                                               "all_text_recall", "precision", "over_redaction",
                                               "over_redaction_beyond_margin")}, indent=1))
+    if "first_pass_only" in metrics:
+        f = metrics["first_pass_only"]
+        print(f"  first pass only (no second look): recall={f['instance_recall']} ({f['found']}/{f['instances']}) "
+              f"over={f['over_redaction']}")
     for fam, m in metrics["per_family"].items():
         print(f"  family {fam:24s} n={m['instances']:5d} recall={m['instance_recall']} char={m['char_recall']}")
     for ex, m in metrics["per_exam"].items():

@@ -29,6 +29,9 @@ def export(params: Params, weights: Path | None = None) -> Path:
     from ultralytics import YOLO  # noqa: PLC0415
 
     from inference.detect.detector import sha256_file  # noqa: PLC0415 - same hash the detector checks
+    from inference.detect.second_look import SecondLookSettings  # noqa: PLC0415
+
+    SecondLookSettings.from_dict(params.detect.second_look)  # unknown keys fail here, not at inference
 
     weights = weights or _abs(params.train.run_dir) / "weights" / "best.pt"
     if not weights.exists():
@@ -46,7 +49,8 @@ def export(params: Params, weights: Path | None = None) -> Path:
         "format": "yolo-raw-head: input 1x3xHxW RGB float 0..1 (H, W multiples of 32, <= tile), "
                   "output 1x(4+nc)xA [cx,cy,w,h,scores] in tile px",
         "classes": ["text"],
-        "settings": {k: getattr(params.detect, k) for k in ("tile", "overlap", "conf", "conf_grow", "bridge", "iou", "margin_rel", "margin_along", "margin_min", "scales")},
+        "settings": {k: getattr(params.detect, k) for k in ("tile", "overlap", "conf", "conf_grow", "bridge", "iou", "margin_rel", "margin_along", "margin_min", "scales",
+                                                         "second_look")},
         "sha256": sha256_file(onnx),
         "exported": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "weights": str(weights.relative_to(ROOT)) if weights.is_relative_to(ROOT) else str(weights),

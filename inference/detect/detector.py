@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from inference.detect.boxes import decode_yolo, nms, select
+from inference.detect.second_look import SecondLookSettings, margin_fn, second_look
 from inference.detect.tiling import crop_padded, tile_plan, to_rgb
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "text_detector.onnx"
@@ -37,6 +38,7 @@ class DetectorSettings:
     margin_min: float = 2.0
     max_det: int = 3000
     scales: tuple[float, ...] = (1.0,)  # image scales run; < 1 passes find large text whose lines span tiles
+    second_look: SecondLookSettings | None = None  # look again beside confident lines (second_look.py); None: off
 
     @classmethod
     def from_sidecar(cls, data: dict) -> DetectorSettings:
@@ -44,6 +46,8 @@ class DetectorSettings:
         kw = {k: v for k, v in data.get("settings", {}).items() if k in names}
         if "scales" in kw:
             kw["scales"] = tuple(float(x) for x in kw["scales"])
+        if "second_look" in kw:
+            kw["second_look"] = SecondLookSettings.from_dict(kw["second_look"])
         return cls(**kw)
 
 
@@ -159,7 +163,20 @@ class TextDetector:
         s = self.settings
         return select(raw, s.conf, s.conf_grow, s.margin_rel, s.margin_min, width, height, s.margin_along, s.bridge)
 
+    def look_again(self, image: np.ndarray, raw: np.ndarray) -> np.ndarray:
+        """Margin-grown boxes that continue the confident lines of ``raw`` on a background-flattened view
+        (second_look.py); empty when the sidecar turns the second look off."""
+        look = self.settings.second_look
+        if look is None or len(raw) == 0:
+            return np.zeros((0, 5), np.float32)
+        gray = image if image.ndim == 2 else cv2.cvtColor(to_rgb(image), cv2.COLOR_RGB2GRAY)
+        s = self.settings
+        grow_fn = margin_fn(s.margin_rel, s.margin_min, gray.shape[1], gray.shape[0], s.margin_along)
+        return second_look(gray, raw, look, lambda view: self.detect_scale(to_rgb(view), 1.0), grow_fn)
+
     def detect(self, image: np.ndarray) -> np.ndarray:
-        """(N, 5) float32 [x0, y0, x1, y1, score] in image pixels, grown by the safety margin."""
+        """(N, 5) float32 [x0, y0, x1, y1, score] in image pixels, grown by the safety margin: the selected
+        first-pass boxes, then the second look's continuations of their lines."""
         h, w = image.shape[:2]
-        return self.select(self.detect_raw(image), h, w).astype(np.float32)
+        raw = self.detect_raw(image)
+        return np.concatenate([self.select(raw, h, w)[:, :5], self.look_again(image, raw)]).astype(np.float32)
