@@ -124,6 +124,22 @@ def select(raw: np.ndarray, conf: float, conf_grow: float | None, margin_rel: fl
     return bridge_gaps(kept, bridge)
 
 
+def same_line(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(len(a), len(b)) bool: boxes a[i] and b[j] belong to one text line: both run the same way (both wider than
+    tall, or both taller than wide), their thicknesses are within 1.5x of each other, and they overlap across the
+    line by at least 60 % of the thinner one. Used by bridge_gaps and by the second look (second_look.py)."""
+    wa, ha = a[:, 2] - a[:, 0], a[:, 3] - a[:, 1]
+    wb, hb = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
+    ta, tb = np.minimum(wa, ha), np.minimum(wb, hb)
+    tmin = np.minimum(ta[:, None], tb[None, :])
+    hor_a, hor_b = wa >= ha, wb >= hb
+    cross_h = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
+    cross_v = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
+    cross = np.where(hor_a[:, None], cross_h, cross_v)
+    return ((hor_a[:, None] == hor_b[None, :]) & (np.maximum(ta[:, None], tb[None, :]) <= 1.5 * tmin)
+            & (cross >= 0.6 * tmin))
+
+
 def bridge_gaps(boxes: np.ndarray, factor: float) -> np.ndarray:
     """Boxes plus one box over each gap between two boxes on the same text line, when the gap is at most
     factor x the line's thickness; input rows first, bridges after (score = the lower of the pair's).
@@ -148,10 +164,8 @@ def bridge_gaps(boxes: np.ndarray, factor: float) -> np.ndarray:
         s = b[idx]
         t = thick[idx]
         tmin = np.minimum(t[:, None], t[None, :])
-        cross = np.minimum(s[:, None, c1], s[None, :, c1]) - np.maximum(s[:, None, c0], s[None, :, c0])
         gap = s[None, :, lo] - s[:, None, hi]  # j starts after i ends
-        ok = ((np.maximum(t[:, None], t[None, :]) <= 1.5 * tmin) & (cross >= 0.6 * tmin)
-              & (gap > 0) & (gap <= factor * tmin))
+        ok = same_line(s, s) & (gap > 0) & (gap <= factor * tmin)
         for i, j in zip(*np.nonzero(ok)):
             r = np.empty(boxes.shape[1], boxes.dtype)
             r[lo], r[hi] = s[i, hi], s[j, lo]

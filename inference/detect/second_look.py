@@ -17,7 +17,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from inference.detect.boxes import grow
+from inference.detect.boxes import grow, same_line
 
 
 @dataclass(frozen=True)
@@ -100,21 +100,13 @@ def look_regions(lines: np.ndarray, reach: float, width: int, height: int) -> li
 
 
 def same_line_near(a: np.ndarray, b: np.ndarray, gap: float) -> np.ndarray:
-    """(len(a), len(b)) bool: box b lies on the same text line as box a and at most gap x the thinner one's
-    thickness away along it (overlapping counts). Same line = both run the same way, thicknesses within 1.5x,
-    and they overlap across the line by at least 60 % of the thinner one (the rule of boxes.bridge_gaps)."""
-    ta, tb = thickness(a), thickness(b)
-    tmin = np.minimum(ta[:, None], tb[None, :])
-    tmax = np.maximum(ta[:, None], tb[None, :])
-    ha = (a[:, 2] - a[:, 0]) >= (a[:, 3] - a[:, 1])
-    hb = (b[:, 2] - b[:, 0]) >= (b[:, 3] - b[:, 1])
-    ok = np.zeros((len(a), len(b)), bool)
-    for horizontal, (lo, hi, c0, c1) in ((True, (0, 2, 1, 3)), (False, (1, 3, 0, 2))):
-        same = (ha == horizontal)[:, None] & (hb == horizontal)[None, :]
-        cross = np.minimum(a[:, None, c1], b[None, :, c1]) - np.maximum(a[:, None, c0], b[None, :, c0])
-        along = np.maximum(a[:, None, lo], b[None, :, lo]) - np.minimum(a[:, None, hi], b[None, :, hi])
-        ok |= same & (cross >= 0.6 * tmin) & (along <= gap * tmin)
-    return ok & (tmax <= 1.5 * tmin)
+    """(len(a), len(b)) bool: box b lies on the same text line as box a (boxes.same_line) and at most gap x the
+    thinner one's thickness away along it (overlapping counts)."""
+    tmin = np.minimum(thickness(a)[:, None], thickness(b)[None, :])
+    horizontal = ((a[:, 2] - a[:, 0]) >= (a[:, 3] - a[:, 1]))[:, None]
+    along_h = np.maximum(a[:, None, 0], b[None, :, 0]) - np.minimum(a[:, None, 2], b[None, :, 2])
+    along_v = np.maximum(a[:, None, 1], b[None, :, 1]) - np.minimum(a[:, None, 3], b[None, :, 3])
+    return same_line(a, b) & (np.where(horizontal, along_h, along_v) <= gap * tmin)
 
 
 def chain_along_lines(lines: np.ndarray, candidates: np.ndarray, gap: float) -> np.ndarray:
