@@ -31,7 +31,7 @@ from synth.frames import GENERATORS, cine_frames, make_frame
 from synth.identity import Identity, make_identity
 from synth.layout import FillContext, Layout, load_exam_types, load_layouts
 from synth.render import Scene, composite
-from synth.samples import sample_frame
+from synth.samples import real_background, sample_frame
 
 GT_VERSION = 1
 
@@ -48,6 +48,8 @@ class GenConfig:
     low_contrast: float | None = None  # override every layout's text.low_contrast (hard-example sets); None: keep
     thin: float | None = None          # override every layout's text.thin (share of light-stroke images); None: keep
     frame_mix: float = 0.0             # share of images drawn over ANOTHER selected family's frame generator
+    real_frames: float = 0.0           # share of images drawn over a REAL text-free frame from ``backgrounds``
+    backgrounds: tuple[Path, ...] = ()  # real frames (training split only: training.realdata.background_frames)
 
 
 def image_id(seed: int, index: int) -> str:
@@ -78,8 +80,10 @@ def identity_record(idt: Identity) -> dict:
             "patient_id": idt.patient_id, "accession": idt.accession, "hospital": idt.hospital}
 
 
-def render_one(layout: Layout, fonts: tuple[FontInfo, ...], seed: int, index: int) -> dict:
-    """Everything for one image, in memory: dataset, png frame, labels and ground truth."""
+def render_one(layout: Layout, fonts: tuple[FontInfo, ...], seed: int, index: int,
+               backgrounds: tuple[Path, ...] = ()) -> dict:
+    """Everything for one image, in memory: dataset, png frame, labels and ground truth. With ``backgrounds``, the
+    clean frame is a crop of one of those real frames instead of the layout's own (same random stream otherwise)."""
     iid = image_id(seed, index)
     rng = random.Random(f"{seed}:{index}")
     nrng = np.random.default_rng(rng.getrandbits(64))
@@ -96,6 +100,8 @@ def render_one(layout: Layout, fonts: tuple[FontInfo, ...], seed: int, index: in
     frame_source = "sample" if clean is not None else layout.frame
     if clean is None:
         clean = make_frame(layout.frame, nrng, w, h)
+    if backgrounds:
+        clean, frame_source = real_background(random.Random(f"{seed}:{index}:real"), w, h, backgrounds), "real"
     if layout.color == "mono" and clean.ndim == 3:
         clean = clean @ np.float32([0.299, 0.587, 0.114])
     elif layout.color == "rgb" and clean.ndim == 2:
@@ -158,7 +164,7 @@ def _job(index: int) -> dict:
     if overrides:
         layout = dataclasses.replace(layout, text=dataclasses.replace(layout.text, **overrides))
     layout = mixed_frame(layout, cfg, _WORKER["layouts"], index)
-    result = render_one(layout, cfg.fonts, cfg.seed, index)
+    result = render_one(layout, cfg.fonts, cfg.seed, index, real_backgrounds(cfg, index))
     row = write_one(result, cfg.out)
     _maybe_documents(result["identity"], cfg, index)
     return row
@@ -178,6 +184,14 @@ def mixed_frame(layout: Layout, cfg: GenConfig, layouts: dict[str, Layout], inde
     if not pool or rng.random() >= cfg.frame_mix:
         return layout
     return dataclasses.replace(layout, frame=rng.choice(pool))
+
+
+def real_backgrounds(cfg: GenConfig, index: int) -> tuple[Path, ...]:
+    """``cfg.backgrounds`` for a ``cfg.real_frames`` share of images, else (): real anatomy under synthetic text, so
+    the detector learns real texture is not text (issue 16). Own Random stream: 0 keeps every image as before."""
+    if cfg.real_frames <= 0 or not cfg.backgrounds:
+        return ()
+    return cfg.backgrounds if random.Random(f"{cfg.seed}:{index}:use-real").random() < cfg.real_frames else ()
 
 
 def documents_module():
@@ -250,6 +264,17 @@ def write_manifest(out: Path, rows: list[dict]) -> None:
             w.writerow(old[k])
 
 
+def read_backgrounds(path: Path | None) -> tuple[Path, ...]:
+    """The frame list of --backgrounds; every listed file must exist (a missing one is an error, not a skip)."""
+    if path is None:
+        return ()
+    paths = tuple(Path(ln.strip()) for ln in path.read_text().splitlines() if ln.strip())
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise SystemExit(f"--backgrounds lists missing files: {missing[:3]}")
+    return paths
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m synth.generate", description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=Path, required=True)
@@ -269,6 +294,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="share of images whose text is drawn with lighter strokes (default: each layout's own)")
     ap.add_argument("--frame-mix", type=float, default=0.0,
                     help="share of images drawn over another selected family's kind of frame (default 0)")
+    ap.add_argument("--real-frames", type=float, default=0.0,
+                    help="share of images drawn over a real text-free frame listed in --backgrounds (default 0)")
+    ap.add_argument("--backgrounds", type=Path, default=None,
+                    help="text file with one real frame path a line (training split only)")
     ap.add_argument("--list", action="store_true", help="list layout families and fonts, then exit")
     a = ap.parse_args(argv)
     layouts = load_layouts()
@@ -282,7 +311,9 @@ def main(argv: list[str] | None = None) -> int:
     cfg = GenConfig(out=a.out, n=a.n, seed=a.seed, start=a.start,
                     families=select_families(layouts, a.families, a.exclude_families), fonts=fonts,
                     documents_every=a.documents_every, low_contrast=a.low_contrast, thin=a.thin,
-                    frame_mix=a.frame_mix)
+                    frame_mix=a.frame_mix, real_frames=a.real_frames, backgrounds=read_backgrounds(a.backgrounds))
+    if a.real_frames > 0 and not cfg.backgrounds:
+        raise SystemExit("--real-frames needs --backgrounds FILE listing real frames")
     t0 = time.perf_counter()
     rows = generate(cfg, workers=a.workers)
     write_manifest(a.out, rows)

@@ -8,6 +8,7 @@ the layouts fall back to procedural frames (the same seed then gives different p
 from __future__ import annotations
 
 import csv
+import hashlib
 import os
 import random
 from functools import lru_cache
@@ -20,11 +21,19 @@ from pydicom.pixels import pixel_array
 
 SHARED = Path(os.environ.get("MEDANON_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
 INVENTORY = SHARED / "data" / "dicom" / "inventory.csv"
+DEV_MODULO = 4  # training/data/real_split.yaml: a source is dev (never trained on) when sha1 % DEV_MODULO == 0
+
+
+def is_dev_source(source: str) -> bool:
+    """The split rule for real data by source (repository, or first folder of a shared DICOM path): dev sources are
+    never trained on, not even as backgrounds, so the dev figures of benchmarks/real_pixels.py stay honest."""
+    return int(hashlib.sha1(source.encode()).hexdigest(), 16) % DEV_MODULO == 0
 
 
 @lru_cache(maxsize=None)
 def clean_samples(modalities: tuple[str, ...]) -> tuple[Path, ...]:
-    """Sample files without burned-in text, of the given modalities (all when empty), sorted (stable)."""
+    """Sample files without burned-in text, of the given modalities (all when empty), sorted (stable); the dev
+    sources of the real-data split are left out."""
     if not INVENTORY.is_file():
         return ()
     with INVENTORY.open(newline="", encoding="utf-8") as f:
@@ -38,7 +47,7 @@ def clean_samples(modalities: tuple[str, ...]) -> tuple[Path, ...]:
         if int(r.get("Rows") or 0) < 100 or "Extended" in r.get("TransferSyntaxName", ""):
             continue   # 12-bit JPEG extended decodes in no installed plugin (shared/notes/STACK.md)
         p = INVENTORY.parent / r["path"]
-        if p.is_file():
+        if p.is_file() and not is_dev_source(r["path"].split("/", 1)[0]):
             out.append(p)
     return tuple(sorted(out))
 
@@ -66,5 +75,27 @@ def sample_frame(rng: random.Random, w: int, h: int, modalities: tuple[str, ...]
     ih, iw = img.shape[:2]
     crop = rng.uniform(0.6, 1.0)
     cw, ch = max(16, int(iw * crop)), max(16, int(ih * crop))
+    x, y = rng.randrange(iw - cw + 1), rng.randrange(ih - ch + 1)
+    return cv2.resize(np.ascontiguousarray(img[y:y + ch, x:x + cw]), (w, h), interpolation=cv2.INTER_AREA)
+
+
+@lru_cache(maxsize=64)
+def load_background(path: Path) -> np.ndarray:
+    """A real frame (PNG/JPEG of ../shared/data/real) as float32 0..255, grey HxW or RGB HxWx3."""
+    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise ValueError(f"cannot read background {path}")
+    if img.ndim == 3:
+        img = cv2.cvtColor(img[..., :3], cv2.COLOR_BGR2RGB)
+        if np.abs(img.astype(np.int16) - img[..., :1]).max() <= 2:
+            img = img[..., 0]
+    return img.astype(np.float32)
+
+
+def real_background(rng: random.Random, w: int, h: int, paths: tuple[Path, ...]) -> np.ndarray:
+    """A random crop (50-100 % of each side) of a random real frame, resized to w x h."""
+    img = load_background(paths[rng.randrange(len(paths))])
+    ih, iw = img.shape[:2]
+    cw, ch = max(16, int(iw * rng.uniform(0.5, 1.0))), max(16, int(ih * rng.uniform(0.5, 1.0)))
     x, y = rng.randrange(iw - cw + 1), rng.randrange(ih - ch + 1)
     return cv2.resize(np.ascontiguousarray(img[y:y + ch, x:x + cw]), (w, h), interpolation=cv2.INTER_AREA)

@@ -16,7 +16,7 @@ import numpy as np
 import pydicom
 import pytest
 
-from inference.pixels import PixelError, PixelOptions, redact_dataset
+from inference.pixels import PixelError, PixelOptions, UsRegions, redact_dataset
 from pixels_fixtures import CASES, DICOM_DIR, BoxDetector, build, to_bytes
 
 DCIODVFY, DCMDUMP, GDCMCONV = (shutil.which(t) for t in ("dciodvfy", "dcmdump", "gdcmconv"))
@@ -117,7 +117,7 @@ def test_real_file(rel):
     ds = copy.deepcopy(src)
     rows, cols = int(ds.Rows), int(ds.Columns)
     box = (cols // 10, rows // 10, cols // 10 + max(cols // 4, 4), rows // 10 + max(rows // 8, 4))
-    report = redact_dataset(ds, BoxDetector([box]), PixelOptions(use_us_regions=False))
+    report = redact_dataset(ds, BoxDetector([box]), PixelOptions(us_regions=UsRegions.IGNORE))
     out = pydicom.dcmread(io.BytesIO(to_bytes(ds)))
     keep_ybr = out.PhotometricInterpretation == "YBR_FULL"
     before, after = _frames(src, as_rgb=not keep_ybr), _frames(out, as_rgb=not keep_ybr)

@@ -24,6 +24,16 @@ class HardSet:
     thin: float | None = None  # share of lighter strokes (None: each layout's own)
     fonts: list[str] = field(default_factory=list)  # font id/family globs to draw from ([]: every training font)
     frame_mix: float = 0.0  # share drawn over another training family's kind of frame (synth --frame-mix)
+    real_frames: float = 0.0  # share drawn over a real text-free frame of the training split (synth --real-frames)
+
+
+@dataclass(frozen=True)
+class RealTiles:
+    """A folder in synth's layout (png/ + labels/) made by training/realdata.py, and the tiles cut per image
+    (1 for pre-cut negative tiles)."""
+
+    dir: str
+    per_image: int = 4
 
 
 @dataclass(frozen=True)
@@ -57,10 +67,22 @@ class TrainParams:
     seed: int = 0
     threads: int = 2
     real_sets: list[str] = field(default_factory=list)  # folders for training/realset.py (YOLO or COCO)
+    real_tiles: list[RealTiles] = field(default_factory=list)  # training/realdata.py outputs, tiles each
     init_weights: str = ""  # start from our own earlier checkpoint (fine-tune); "" = from scratch
     lr0: float = 0.0  # > 0: AdamW at this initial rate (a gentler fine-tune); 0 = ultralytics' automatic choice
     tiles_dir: str = "data/tiles"
     run_dir: str = "runs/detector"
+
+
+@dataclass(frozen=True)
+class RealDataParams:
+    """training/realdata.py: what is built from the TRAIN split of ../shared's real data."""
+
+    out: str = "data/real"
+    copies: int = 4  # each labelled view written this many times (17 files weigh more than 17 synthetic images)
+    mined: int = 2  # tiles per text-free frame centred on the mining model's false alarms
+    random_tiles: int = 1  # uniform tiles per text-free frame
+    frame_limit: int = 0  # > 0: only this many text-free frames (the small profile)
 
 
 @dataclass(frozen=True)
@@ -94,6 +116,7 @@ class EvalParams:
 @dataclass(frozen=True)
 class Params:
     synth: SynthParams
+    realdata: RealDataParams
     train: TrainParams
     detect: DetectParams
     export: ExportParams
@@ -106,8 +129,10 @@ def _build(cls: type, data: dict[str, Any] | None) -> Any:
     unknown = set(data) - known
     if unknown:
         raise ValueError(f"unknown {cls.__name__} keys in params: {sorted(unknown)}")
-    if cls is SynthParams and "hard" in data:  # the one nested list: synth.hard blocks
+    if cls is SynthParams and "hard" in data:  # the nested lists: synth.hard blocks, train.real_tiles
         data = {**data, "hard": [_build(HardSet, h) for h in data["hard"] or []]}
+    if cls is TrainParams and "real_tiles" in data:
+        data = {**data, "real_tiles": [_build(RealTiles, r) for r in data["real_tiles"] or []]}
     return cls(**data)
 
 
@@ -121,6 +146,7 @@ def load_params(path: str | Path | None = None) -> Params:
     raw = yaml.safe_load(params_path(path).read_text()) or {}
     return Params(
         synth=_build(SynthParams, raw.get("synth")),
+        realdata=_build(RealDataParams, raw.get("realdata")),
         train=_build(TrainParams, raw.get("train")),
         detect=_build(DetectParams, raw.get("detect")),
         export=_build(ExportParams, raw.get("export")),

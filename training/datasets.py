@@ -45,10 +45,26 @@ def hard_cmd(sp: SynthParams, h: HardSet, start: int, out: Path) -> list[str]:
     cmd += ["--start", str(start), "--low-contrast", str(h.low_contrast), "--documents-every", "0"]
     cmd += ["--thin", str(h.thin)] if h.thin is not None else []
     cmd += ["--frame-mix", str(h.frame_mix)] if h.frame_mix else []
+    cmd += ["--real-frames", str(h.real_frames), "--backgrounds", str(BACKGROUNDS)] if h.real_frames else []
     return cmd + (["--fonts", *h.fonts] if h.fonts else [])
 
 
+BACKGROUNDS = ROOT / "data" / "real" / "backgrounds.txt"  # text-free real frames of the TRAINING split
+
+
+def write_backgrounds(path: Path = BACKGROUNDS) -> int:
+    """List the training split's text-free real frames for synth --backgrounds; returns how many."""
+    from training.realdata import background_frames  # noqa: PLC0415
+
+    frames = background_frames("train")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{p}\n" for p in frames))
+    return len(frames)
+
+
 def make_sets(sp: SynthParams) -> None:
+    if any(h.real_frames for h in sp.hard):
+        print(f"real backgrounds: {write_backgrounds()} frames -> {BACKGROUNDS}", flush=True)
     for heldout, d in ((False, sp.train_dir), (True, sp.heldout_dir)):
         out = ROOT / d
         if out.exists():

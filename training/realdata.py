@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import random
+import shutil
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -34,6 +35,7 @@ SHARED = Path(os.environ.get("MEDANON_SHARED", ROOT.parent / "shared"))
 SPLIT_FILE = ROOT / "training" / "data" / "real_split.yaml"
 LABELS = SHARED / "data" / "dicom" / "text_labels"
 REAL = SHARED / "data" / "real"
+MINING_MODEL = ROOT / "models" / "checkpoints" / "text_detector_gen5.onnx"  # the model whose false alarms are mined
 
 
 @dataclass(frozen=True)
@@ -176,18 +178,19 @@ def mining_centres(detector, img: np.ndarray, k: int, floor: float) -> list[tupl
 
 
 def build_negatives(out: Path, tile: int, mined: int = 3, random_tiles: int = 1, seed: int = 0,
-                    model: Path | None = None) -> dict[str, int]:
+                    model: Path | None = None, limit: int = 0) -> dict[str, int]:
     """TRAIN text-free real frames -> pre-cut tiles in out/png (+ empty out/labels): up to ``mined`` tiles centred
     on the current model's false alarms and ``random_tiles`` uniform ones per frame."""
     from inference.detect import TextDetector  # noqa: PLC0415
     from training.tiles import cut_tile  # noqa: PLC0415
 
-    det = TextDetector(model) if model else TextDetector()
+    det = TextDetector(model or MINING_MODEL)
     rng = random.Random(seed)
     (out / "png").mkdir(parents=True, exist_ok=True)
     (out / "labels").mkdir(parents=True, exist_ok=True)
     counts = {"frames": 0, "mined": 0, "random": 0}
-    for fr in real_frames("train", has_text=False):
+    frames = real_frames("train", has_text=False)
+    for fr in frames[:limit] if limit > 0 else frames:
         img = load_frame(fr.path)
         h, w = img.shape[:2]
         if min(h, w) < 32:
@@ -213,16 +216,20 @@ def background_frames(split: str = "train") -> tuple[Path, ...]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from training.config import load_params  # noqa: PLC0415
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=ROOT / "data" / "real")
-    ap.add_argument("--tile", type=int, default=320)
-    ap.add_argument("--copies", type=int, default=4)
-    ap.add_argument("--mined", type=int, default=2)
+    ap.add_argument("--params", default=None)
     a = ap.parse_args(argv)
-    n = build_labelled(a.out / "labelled", a.copies)
-    print(f"labelled (train split): {n} images -> {a.out / 'labelled'}", flush=True)
-    c = build_negatives(a.out / "negatives", a.tile, a.mined)
-    print(f"negatives (train split): {c} -> {a.out / 'negatives'}", flush=True)
+    params = load_params(a.params)
+    rp, out = params.realdata, ROOT / params.realdata.out
+    for sub in ("labelled", "negatives"):
+        if (out / sub).exists():
+            shutil.rmtree(out / sub)
+    n = build_labelled(out / "labelled", rp.copies)
+    print(f"labelled (train split): {n} images -> {out / 'labelled'}", flush=True)
+    c = build_negatives(out / "negatives", params.train.tile, rp.mined, rp.random_tiles, limit=rp.frame_limit)
+    print(f"negatives (train split): {c} -> {out / 'negatives'}", flush=True)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import argparse
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -134,16 +134,20 @@ def image_splits(n: int, val_fraction: float, rng: random.Random) -> list[str]:
     return splits
 
 
-def build_tiles(sources: list[Path], out: Path, cfg: TileConfig) -> dict[str, int]:
-    """Cut tiles from every source folder into out/ and write out/data.yaml. Returns tile counts per split."""
+def build_tiles(sources: list[Path | tuple[Path, int]], out: Path, cfg: TileConfig) -> dict[str, int]:
+    """Cut tiles from every source folder into out/ and write out/data.yaml. Returns tile counts per split.
+    A source given as (folder, n) gets n tiles per image instead of cfg.per_image (1 for pre-cut tiles)."""
     rng = random.Random(cfg.seed)
     counts = {"train": 0, "val": 0}
     for split in counts:
         (out / "images" / split).mkdir(parents=True, exist_ok=True)
         (out / "labels" / split).mkdir(parents=True, exist_ok=True)
-    pairs = [pair for src in sources for pair in source_pairs(Path(src))]
+    pairs = []
+    for src in sources:
+        folder, per_image = (src if isinstance(src, tuple) else (src, cfg.per_image))
+        pairs += [(img, lab, per_image) for img, lab in source_pairs(Path(folder))]
     splits = image_splits(len(pairs), cfg.val_fraction, rng)
-    for (img_path, lab_path), split in zip(pairs, splits):
+    for (img_path, lab_path, per_image), split in zip(pairs, splits):
         img = cv2.imread(str(img_path), cv2.IMREAD_UNCHANGED)
         if img is None:
             raise ValueError(f"cannot read {img_path}")
@@ -152,7 +156,7 @@ def build_tiles(sources: list[Path], out: Path, cfg: TileConfig) -> dict[str, in
         h, w = img.shape[:2]
         raw = read_yolo_labels(lab_path, w, h)
         boxes = pad_box(raw, cfg.pad_rel, cfg.min_height)
-        for k, (x0, y0) in enumerate(tile_origins(raw, w, h, cfg, rng)):
+        for k, (x0, y0) in enumerate(tile_origins(raw, w, h, replace(cfg, per_image=per_image), rng)):
             name = f"{img_path.parent.parent.name}_{img_path.stem}_{k}"
             cv2.imwrite(str(out / "images" / split / f"{name}.png"), cut_tile(img, x0, y0, cfg.size))
             write_labels(out / "labels" / split / f"{name}.txt", clip_to_tile(boxes, x0, y0, cfg.size, cfg.min_visible), cfg.size)

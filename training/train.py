@@ -33,6 +33,7 @@ def make_tiles(params: Params) -> Path:
     sources = [_abs(params.synth.train_dir)]
     for real in tp.real_sets:
         sources.append(prepare_real_set(_abs(real), out.parent / f"real_{Path(real).name}"))
+    sources += [(_abs(r.dir), r.per_image) for r in tp.real_tiles]
     counts = build_tiles(sources, out, TileConfig(size=tp.tile, per_image=tp.tiles_per_image, seed=tp.seed))
     print(f"tiles {counts} from {[str(s) for s in sources]}", flush=True)
     return out / "data.yaml"

@@ -39,6 +39,7 @@ class DetectorSettings:
     max_det: int = 3000
     scales: tuple[float, ...] = (1.0,)  # image scales run; < 1 passes find large text whose lines span tiles
     second_look: SecondLookSettings | None = None  # look again beside confident lines (second_look.py); None: off
+    prior_conf: float | None = None  # where the caller expects text (prior mask), a box this strong counts as conf
 
     @classmethod
     def from_sidecar(cls, data: dict) -> DetectorSettings:
@@ -121,9 +122,11 @@ class TextDetector:
 
     @property
     def floor_conf(self) -> float:
-        """Lowest score any box is kept at: the hysteresis grow threshold when set, else conf."""
+        """Lowest score any box is kept at: the hysteresis grow threshold when set, else conf (and the prior's
+        threshold when lower: boost_prior must see those boxes)."""
         s = self.settings
-        return s.conf if s.conf_grow is None else min(s.conf, s.conf_grow)
+        lows = [v for v in (s.conf_grow, s.prior_conf) if v is not None]
+        return min([s.conf, *lows])
 
     def detect_scale(self, rgb: np.ndarray, scale: float = 1.0) -> np.ndarray:
         """Detections over all tiles of the image resized by `scale`, in ORIGINAL image coordinates, duplicates
@@ -174,9 +177,27 @@ class TextDetector:
         grow_fn = margin_fn(s.margin_rel, s.margin_min, gray.shape[1], gray.shape[0], s.margin_along)
         return second_look(gray, raw, look, lambda view: self.detect_scale(to_rgb(view), 1.0), grow_fn)
 
-    def detect(self, image: np.ndarray) -> np.ndarray:
+    def detect(self, image: np.ndarray, prior: np.ndarray | None = None) -> np.ndarray:
         """(N, 5) float32 [x0, y0, x1, y1, score] in image pixels, grown by the safety margin: the selected
-        first-pass boxes, then the second look's continuations of their lines."""
+        first-pass boxes, then the second look's continuations of their lines. ``prior`` (bool HxW): where text is
+        expected (an ultrasound device's area outside its calibrated regions); boxes centred there are boosted
+        (boost_prior) so weaker ones are blanked too."""
         h, w = image.shape[:2]
-        raw = self.detect_raw(image)
+        raw = boost_prior(self.detect_raw(image), prior, self.settings.conf, self.settings.prior_conf)
         return np.concatenate([self.select(raw, h, w)[:, :5], self.look_again(image, raw)]).astype(np.float32)
+
+
+def boost_prior(raw: np.ndarray, prior: np.ndarray | None, conf: float, prior_conf: float | None) -> np.ndarray:
+    """Scores of boxes centred inside ``prior`` scaled by conf / prior_conf (capped at 1): there a box of
+    prior_conf counts as one of conf, and hysteresis and the second look follow from the boosted scores.
+    Why: device text sits outside an ultrasound image's calibrated regions; anatomy does not (issue 16). Unchanged
+    when there is no prior or no prior_conf."""
+    if prior is None or prior_conf is None or prior_conf >= conf or len(raw) == 0:
+        return raw
+    h, w = prior.shape
+    cx = np.clip(((raw[:, 0] + raw[:, 2]) / 2).astype(int), 0, w - 1)
+    cy = np.clip(((raw[:, 1] + raw[:, 3]) / 2).astype(int), 0, h - 1)
+    out = raw.copy()
+    inside = prior[cy, cx]
+    out[inside, 4] = np.minimum(1.0, out[inside, 4] * (conf / prior_conf))
+    return out

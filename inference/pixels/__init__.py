@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Protocol
 
 import numpy as np
@@ -23,7 +24,7 @@ from inference.pixels.tracking import frame_hash, plan_rects
 from inference.pixels.view import ViewParams, fix_window, to_view, view_params
 
 __all__ = [
-    "Detector", "PixelError", "PixelOptions", "PixelReport", "redact_dataset", "clean_presentation_state",
+    "Detector", "PixelError", "PixelOptions", "PixelReport", "UsRegions", "redact_dataset", "clean_presentation_state",
 ]
 
 CLEAN_PIXEL_DATA = ("113101", "DCM", "Clean Pixel Data")
@@ -32,8 +33,18 @@ CLEAN_PIXEL_DATA = ("113101", "DCM", "Clean Pixel Data")
 class Detector(Protocol):
     """What redact_dataset needs from inference.detect.TextDetector."""
 
-    def detect(self, image: np.ndarray) -> np.ndarray:
-        """uint8 HxW or HxWx3 -> (N, 5) [x0, y0, x1, y1, score] in image pixel coordinates."""
+    def detect(self, image: np.ndarray, prior: np.ndarray | None = None) -> np.ndarray:
+        """uint8 HxW or HxWx3 -> (N, 5) [x0, y0, x1, y1, score] in image pixel coordinates. ``prior`` (bool HxW,
+        optional) marks where text is expected: the detector may accept weaker boxes there."""
+
+
+class UsRegions(Enum):
+    """What SequenceOfUltrasoundRegions does to the area OUTSIDE the calibrated regions (the device's own
+    non-image area: header bar, names, settings, logos, grey bars)."""
+
+    PRIOR = "prior"  # default: text is expected there, so the detector accepts weaker boxes; nothing else blanked
+    BLANK = "blank"  # blank it all (belt and braces; also blanks grey bars, icons and anatomy drawn outside)
+    IGNORE = "ignore"  # detection alone decides
 
 
 @dataclass(frozen=True)
@@ -43,7 +54,7 @@ class PixelOptions:
     static_min_fraction: float = 0.25  # text seen in >= this share of frames is static (union on all)
     union_all_frames: bool = True  # recall first: a box found on any frame is blanked on every frame
     static_min_iou: float = 0.3  # boxes overlapping this much across frames are the same text
-    use_us_regions: bool = True  # blank everything outside SequenceOfUltrasoundRegions
+    us_regions: UsRegions = UsRegions.PRIOR  # SequenceOfUltrasoundRegions: text prior outside the regions
     us_min_region_fraction: float = 0.05  # regions covering less of the frame are not trusted
     lossy_reencode: bool = False  # lossy inputs: JPEG 2000 lossy instead of uncompressed
     lossy_j2k_ratio: float = 10.0
@@ -84,9 +95,9 @@ class PixelReport:
         return (to_view(frame, self._params) for frame in iter_frames(self._ds))
 
 
-def _detect(detector: Detector, view: np.ndarray) -> np.ndarray:
+def _detect(detector: Detector, view: np.ndarray, prior: np.ndarray | None = None) -> np.ndarray:
     try:
-        boxes = detector.detect(view)
+        boxes = detector.detect(view) if prior is None else detector.detect(view, prior=prior)
     except Exception as exc:  # model failure: we cannot know what text there is
         raise PixelError(f"text detection failed: {type(exc).__name__}: {exc}") from exc
     boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 5 if np.size(boxes) else 5)
@@ -107,7 +118,8 @@ def _set_clean_pixel_attributes(ds: Dataset) -> None:
         codes.append(item)
 
 
-def _detect_all(ds: Dataset, detector: Detector, params: ViewParams, cache: list | None):
+def _detect_all(ds: Dataset, detector: Detector, params: ViewParams, cache: list | None,
+                prior: np.ndarray | None = None):
     """Pass 1: view + detect per frame, reusing boxes for frames with identical bytes."""
     rows, cols = int(ds.Rows), int(ds.Columns)
     per_frame, counts, seen = [], [], {}
@@ -120,7 +132,7 @@ def _detect_all(ds: Dataset, detector: Detector, params: ViewParams, cache: list
         else:
             if params.window is None:
                 params = fix_window(params, frame)
-            boxes = _detect(detector, to_view(frame, params))
+            boxes = _detect(detector, to_view(frame, params), prior)
             calls += 1
             rects, n = to_rects(boxes, rows, cols), len(boxes)
             seen[key] = (rects, n)
@@ -147,7 +159,10 @@ def redact_dataset(ds: Dataset, detector: Detector, options: PixelOptions | None
 
     frame_bytes = rows * cols * int(ds.get("SamplesPerPixel", 1)) * max(1, int(ds.BitsAllocated) // 8)
     cache: list | None = [] if frame_bytes * n_frames <= options.max_cached_bytes else None
-    per_frame, counts, calls, reused, params = _detect_all(ds, detector, params, cache)
+    use_regions = options.us_regions is not UsRegions.IGNORE
+    mask = keep_mask(ds, rows, cols, options.us_min_region_fraction) if use_regions else None
+    prior = ~mask if mask is not None and options.us_regions is UsRegions.PRIOR else None
+    per_frame, counts, calls, reused, params = _detect_all(ds, detector, params, cache, prior)
     if len(per_frame) != n_frames:
         raise PixelError(f"decoded {len(per_frame)} frames, header says {n_frames}")
     planned, static = plan_rects(per_frame, options.static_min_fraction, options.static_min_iou)
@@ -156,17 +171,18 @@ def redact_dataset(ds: Dataset, detector: Detector, options: PixelOptions | None
         # must not leave it readable there. Moving text (timers) is blanked along its whole path: text either way.
         everything = np.unique(np.concatenate([r.reshape(-1, 4) for r in per_frame]), axis=0).astype(np.int64)
         planned, static = [everything for _ in per_frame], everything
-    mask = keep_mask(ds, rows, cols, options.us_min_region_fraction) if options.use_us_regions else None
+    blank_outside = mask if options.us_regions is UsRegions.BLANK else None
 
     flagged = str(ds.get("BurnedInAnnotation", "")).upper() == "YES"
-    if options.quarantine_flagged_without_text and flagged and mask is None and not any(len(r) for r in planned):
+    if (options.quarantine_flagged_without_text and flagged and blank_outside is None
+            and not any(len(r) for r in planned)):
         raise PixelError("BurnedInAnnotation is YES but no text was detected: uncertain, not released")
 
     writer = FrameWriter(ds, plan)
     frames = cache if cache is not None else iter_frames(ds)
     for index, frame in enumerate(frames):
-        if mask is not None:
-            fill_outside(frame, mask)
+        if blank_outside is not None:
+            fill_outside(frame, blank_outside)
         fill_rects(frame, planned[index])
         writer.add(frame)
         if cache is not None:

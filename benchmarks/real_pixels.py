@@ -1,0 +1,251 @@
+"""Pixels on REAL images: the real pipeline (python -m inference.run) on the hand-labelled shared DICOM files and
+on real text-free frames, against a RapidOCR-detector baseline (every box it finds blanked).
+
+    python benchmarks/real_pixels.py [--split dev|train|all] [--free-limit N] [--model M.onnx]
+                                     [--settings conf=0.2,second_look=None] [--no-baseline] [--out FILE]
+
+Prints, per modality and overall: personal items removed; all text items removed (>= 97 % of an item's ink pixels
+changed, training/realeval.py); the share of non-text pixels changed on files with text (mean / max); and the
+share of pixels changed on text-free real frames (mean / max). Files: the labelled files of the split
+(training/data/real_split.yaml; re-encodings of one picture counted once), and the text-free frames of
+../shared/data/real of that split (wrapped as Secondary Capture DICOM so they go through the same CLI) plus the
+split's text-free DICOM samples. Results: benchmarks/results/real_pixels_<split>.txt (and .json).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pydicom
+from pydicom.dataset import FileDataset, FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from inference.pixels.decode import iter_frames  # noqa: E402
+from training.realdata import (SHARED, dicom_sample_split, dicom_views, labelled_files, load_frame,  # noqa: E402
+                               real_frames)
+from training.realeval import RealTally, box_union, changed_mask, summary_line  # noqa: E402
+
+KEY = "real-pixels-benchmark-key-0123456789abcdef"
+
+
+def frame_dicom(img: np.ndarray, modality: str, path: Path) -> None:
+    """An 8-bit real frame as a minimal Secondary Capture file (grey or RGB), so the CLI can take it."""
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = FileDataset(str(path), {}, file_meta=meta, preamble=b"\0" * 128)
+    ds.SOPClassUID, ds.SOPInstanceUID = SecondaryCaptureImageStorage, meta.MediaStorageSOPInstanceUID
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.PatientName, ds.PatientID, ds.Modality, ds.ConversionType = "REAL^FRAME", path.stem[:64], modality, "WSD"
+    ds.Rows, ds.Columns = img.shape[:2]
+    ds.SamplesPerPixel = 1 if img.ndim == 2 else 3
+    ds.PhotometricInterpretation = "MONOCHROME2" if img.ndim == 2 else "RGB"
+    if img.ndim == 3:
+        ds.PlanarConfiguration = 0
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
+    ds.PixelData = np.ascontiguousarray(img).tobytes()
+    ds.save_as(path, enforce_file_format=True)
+
+
+def first_frames(path: Path, n: int = 1) -> list[np.ndarray]:
+    ds = pydicom.dcmread(path)
+    out = []
+    for k, f in enumerate(iter_frames(ds)):
+        out.append(f)
+        if k + 1 >= n:
+            break
+    return out
+
+
+def text_free_dicoms(split: str) -> list[Path]:
+    """Shared DICOM samples marked text-free by eye (inventory), of the split, that decode here."""
+    import csv  # noqa: PLC0415
+
+    inv = SHARED / "data" / "dicom" / "inventory.csv"
+    with inv.open(newline="", encoding="utf-8") as f:
+        rows = [r for r in csv.DictReader(f) if r.get("burned_in_text_visual") == "NO" and r.get("HasPixelData") == "Y"
+                and not r.get("read_error") and "Extended" not in r.get("TransferSyntaxName", "")]
+    return [inv.parent / r["path"] for r in rows if split in ("all", dicom_sample_split(r["path"]))]
+
+
+def build_inputs(split: str, free_limit: int | None, work: Path) -> tuple[dict, dict]:
+    """Input folder for the CLI: labelled files (symlinked) and text-free frames/files. Returns
+    {input name: (LabelledFile, modality)} and {input name: modality} for the text-free ones."""
+    inp = work / "in"
+    inp.mkdir(parents=True)
+    labelled, free = {}, {}
+    splits = ("dev", "train") if split == "all" else (split,)
+    for sp in splits:
+        for k, lf in enumerate(labelled_files(sp)):
+            name = f"lab_{sp}_{k:02d}.dcm"
+            (inp / name).symlink_to(lf.path.resolve())
+            mod = str(pydicom.dcmread(lf.path, stop_before_pixels=True).get("Modality", "OT"))
+            labelled[name] = (lf, mod)
+    frames = [fr for sp in splits for fr in real_frames(sp, has_text=False)]
+    if free_limit is not None:
+        frames = frames[::max(1, len(frames) // free_limit)][:free_limit]
+    for k, fr in enumerate(frames):
+        name = f"free_{k:04d}.dcm"
+        frame_dicom(load_frame(fr.path), fr.modality, inp / name)
+        free[name] = fr.modality
+    for k, p in enumerate(text_free_dicoms(split)):
+        name = f"freedcm_{k:03d}.dcm"
+        (inp / name).symlink_to(p.resolve())
+        free[name] = str(pydicom.dcmread(p, stop_before_pixels=True).get("Modality", "OT"))
+    return labelled, free
+
+
+def model_variant(model: Path, settings: str, work: Path) -> Path:
+    """A copy of the model whose sidecar has ``settings`` (k=v,k=v; None turns a feature off) applied."""
+    if not settings:
+        return model
+    d = work / "model"
+    d.mkdir()
+    shutil.copy(model, d / model.name)
+    side = json.loads(model.with_suffix(".json").read_text())
+    for part in filter(None, settings.split(",")):
+        k, v = (x.strip() for x in part.split("=", 1))
+        side["settings"][k] = None if v.lower() == "none" else float(v)
+    (d / model.name).with_suffix(".json").write_text(json.dumps(side, indent=2))
+    return d / model.name
+
+
+def run_pipeline(inp: Path, out: Path, model: Path) -> dict[str, Path]:
+    """python -m inference.run; returns {input name: released DICOM output}."""
+    env = {**os.environ, "MEDANON_KEY": KEY}
+    cmd = [sys.executable, "-m", "inference.run", str(inp), str(out), "--quiet", "--model", str(model)]
+    r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    if r.returncode not in (0, 3):
+        raise SystemExit(f"inference.run failed ({r.returncode}): {r.stderr[-2000:]}")
+    released = {}
+    for line in (out.parent / f"{out.name}.audit" / "trail.jsonl").read_text().splitlines():
+        rec = json.loads(line)
+        dcm = [o for o in rec.get("outputs", []) if o.endswith(".dcm")]
+        if rec.get("status") == "written" and dcm:
+            released[Path(rec["source"]).name] = out / dcm[0]
+    return released
+
+
+def score_pipeline(labelled: dict, free: dict, inp: Path, released: dict) -> dict[str, RealTally]:
+    """Tallies per modality (and 'all') from input vs output pixels. A file that was not released counts as
+    every pixel changed (nothing of it reaches a researcher) and every item removed."""
+    t: dict[str, RealTally] = defaultdict(RealTally)
+    for name, (lf, mod) in labelled.items():
+        one = RealTally()
+        view = dicom_views(lf.path, [0])[0]
+        items = [it for it in lf.label["items"] if it["frame"] in ("all", 0)]
+        before = first_frames(inp / name)[0]
+        changed = (changed_mask(before, first_frames(released[name])[0]) if name in released
+                   else np.ones(before.shape[:2], bool))
+        one.add_text_frame(lf.path.name, view, changed, items)
+        t[mod].add(one)
+        t["all"].add(one)
+    for name, mod in free.items():
+        one = RealTally()
+        before = first_frames(inp / name)[0]
+        one.add_free_frame(changed_mask(before, first_frames(released[name])[0]) if name in released
+                           else np.ones(before.shape[:2], bool))
+        t[mod].add(one)
+        t["all"].add(one)
+    return t
+
+
+def ocr_boxes(view: np.ndarray) -> list[list[float]]:
+    """RapidOCR's PP-OCR text detector (bundled model), every box it proposes."""
+    from inference.audit.ocr import _rapidocr  # noqa: PLC0415
+
+    rgb = np.stack([view] * 3, axis=-1) if view.ndim == 2 else view
+    res = _rapidocr()(rgb, use_det=True, use_cls=False, use_rec=False)
+    if res is None or getattr(res, "boxes", None) is None:
+        return []
+    out = []
+    for b in res.boxes:
+        pts = np.asarray(b)
+        out.append([*pts.min(axis=0), *pts.max(axis=0)])
+    return out
+
+
+def score_baseline(labelled: dict, free: dict, inp: Path) -> dict[str, RealTally]:
+    """The OCR-detector baseline on the same frames: its boxes blanked (mask), scored the same way."""
+    from training.realdata import dicom_views as views  # noqa: PLC0415
+
+    t: dict[str, RealTally] = defaultdict(RealTally)
+    for name, (lf, mod) in labelled.items():
+        one = RealTally()
+        view = views(lf.path, [0])[0]
+        changed = box_union(ocr_boxes(view), *view.shape[:2])
+        one.add_text_frame(lf.path.name, view, changed, [it for it in lf.label["items"] if it["frame"] in ("all", 0)])
+        t[mod].add(one)
+        t["all"].add(one)
+    for name, mod in free.items():
+        one = RealTally()
+        view = views(inp / name, [0])[0]
+        one.add_free_frame(box_union(ocr_boxes(view), *view.shape[:2]))
+        t[mod].add(one)
+        t["all"].add(one)
+    return t
+
+
+def report(title: str, tallies: dict[str, RealTally]) -> tuple[list[str], dict]:
+    lines, js = [title], {}
+    for mod in sorted(tallies, key=lambda m: (m == "all", m)):
+        s = tallies[mod].summary()
+        js[mod] = s
+        lines.append("  " + summary_line(mod, s))
+    missed = tallies["all"].summary()["missed_phi"] if "all" in tallies else []
+    lines.append(f"  personal items not removed: {missed if missed else 'none'}")
+    return lines, js
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--split", choices=("dev", "train", "all"), default="dev")
+    ap.add_argument("--free-limit", type=int, default=None, help="at most N text-free real frames (evenly spread)")
+    ap.add_argument("--model", type=Path, default=ROOT / "models" / "text_detector.onnx")
+    ap.add_argument("--settings", default="", help="detector settings overridden, k=v,k=v")
+    ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--out", type=Path, default=None, help="results file (default benchmarks/results/real_pixels_<split>.txt)")
+    a = ap.parse_args(argv)
+    warnings.simplefilter("ignore")
+    out_txt = a.out or ROOT / "benchmarks" / "results" / f"real_pixels_{a.split}.txt"
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        labelled, free = build_inputs(a.split, a.free_limit, work)
+        model = model_variant(a.model, a.settings, work)
+        t0 = time.perf_counter()
+        released = run_pipeline(work / "in", work / "out", model)
+        secs = time.perf_counter() - t0
+        lines, js = report(f"medanon (python -m inference.run, {a.model.name} {a.settings or 'sidecar settings'}; "
+                           f"{len(labelled)} labelled files, {len(free)} text-free frames, split {a.split}; "
+                           f"{len(labelled) + len(free) - len(released)} not released; {secs:.0f} s)",
+                           score_pipeline(labelled, free, work / "in", released))
+        result = {"medanon": js}
+        if not a.no_baseline:
+            t0 = time.perf_counter()
+            bl, bjs = report("RapidOCR PP-OCR detector, every box blanked", score_baseline(labelled, free, work / "in"))
+            bl[0] += f" ({time.perf_counter() - t0:.0f} s)"
+            lines += bl
+            result["rapidocr_detector"] = bjs
+    text = "\n".join(lines)
+    print(text)
+    out_txt.parent.mkdir(parents=True, exist_ok=True)
+    out_txt.write_text(f"$ python benchmarks/real_pixels.py {' '.join(argv or sys.argv[1:])}\n{text}\n")
+    out_txt.with_suffix(".json").write_text(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
