@@ -21,7 +21,7 @@ from pydicom.uid import UID
 
 from .context import FileResult, OutputFile, RunOptions
 from .keys import Keyring
-from .objects import classify
+from .objects import classify, has_pixels
 from .outputs import dicom_relpath, media_relpath
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "text_detector.onnx"
@@ -262,6 +262,9 @@ def process_file(path: Path, source: str, ctx: Context) -> FileResult:
         result.object_type, result.handler = classify(ds)
         if result.handler == "image" and "PixelData" not in ds and "FloatPixelData" not in ds:
             raise Quarantined("image object without pixel data: truncated or incomplete")
+        if result.handler not in ("image", "header") and has_pixels(ds):
+            raise Quarantined(f"pixel data in a {result.object_type} object: its content handler does not clean "
+                              "pixels, not released")
         if result.object_type in ctx.options.drop:
             result.status, result.reason = "dropped", f"object type {result.object_type} dropped by --drop"
             return result

@@ -117,3 +117,104 @@ def test_unlisted_public_elements_removed_unless_the_profile_keeps_them(tmp_path
     ds = hostile()
     deidentify_dataset(ds, load_profile(keeper), Keyring(test_key))
     assert ds[0x0018FF02].value in (4242, b"\x92\x10") and 0x0018FF00 not in ds
+
+
+# --- 2. pixels in 'header-only' classes ------------------------------------------------------------------------
+
+def _sop(name: str) -> str:
+    sops = json.loads((ROOT.parent / "shared" / "data" / "standard" / "sops.json").read_text())
+    return next(s["id"] for s in sops if s["name"] == name)
+
+
+def burned_in_text(rows: int = 96, cols: int = 256):
+    """A black frame with a white name line, as a device burns it in."""
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFont
+    img = Image.new("L", (cols, rows), 0)
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 16)
+    ImageDraw.Draw(img).text((8, 8), "PETRAUSKIENE ONA 1970", fill=255, font=font)
+    return np.asarray(img)
+
+
+def pixel_object(sop_name: str, modality: str, bits: int) -> Dataset:
+    import numpy as np
+    ds = base_object(_sop(sop_name))
+    ds.Modality = modality
+    text = burned_in_text()
+    ds.Rows, ds.Columns = text.shape
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BurnedInAnnotation = "YES"
+    if sop_name == "Parametric Map Storage":
+        ds.BitsAllocated = 32
+        ds.FloatPixelData = text.astype(np.float32).tobytes()
+        return ds
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = bits, bits, bits - 1, 0
+    if bits == 1:   # binary SEG: 1 bit per pixel, packed
+        ds.PixelData = np.packbits((text > 127).reshape(-1), bitorder="little").tobytes()
+    elif bits == 8:
+        ds.PixelData = text.tobytes()
+    else:
+        ds.PixelData = (text.astype(np.uint16) * 200).tobytes()
+    return ds
+
+
+PIXEL_OBJECTS = {"dose.dcm": ("RT Dose Storage", "RTDOSE", 16), "seg-binary.dcm": ("Segmentation Storage", "SEG", 1),
+                 "seg-fractional.dcm": ("Segmentation Storage", "SEG", 8),
+                 "gsps.dcm": ("Grayscale Softcopy Presentation State Storage", "PR", 8),
+                 "pmap.dcm": ("Parametric Map Storage", "MR", 32)}
+
+
+@pytest.fixture
+def pixel_objects(tmp_path) -> Path:
+    src = tmp_path / "in"
+    for name, spec in PIXEL_OBJECTS.items():
+        write(pixel_object(*spec), src / name)
+    write(base_object(), src / "plan.dcm")  # no pixels: header handling, released either way
+    return src
+
+
+def test_pixels_of_header_only_classes_go_through_the_pixel_stage(pixel_objects, tmp_path, monkeypatch):
+    monkeypatch.setenv("MEDANON_KEY", "k" * 32)
+    out = tmp_path / "out"
+    assert run(pixel_objects, out) == EXIT_QUARANTINED
+    records = {r["source"]: r for r in trail(out)}
+    text = burned_in_text() > 0
+    for name in ("dose.dcm", "seg-binary.dcm", "seg-fractional.dcm", "gsps.dcm"):
+        r = records[name]
+        assert r["status"] == "written" and r["handler"] == "image", (name, r["reason"])
+        ds = pydicom.dcmread(out / r["outputs"][0])
+        assert ds.BurnedInAnnotation == "NO"
+        assert "113101" in {str(i.CodeValue) for i in ds.DeidentificationMethodCodeSequence}
+        assert not ds.pixel_array[text].any(), f"{name}: burned-in text left in the pixels"
+    # Float Pixel Data: the pixel stage cannot read it, so it is held back with the reason, never released as is
+    assert records["pmap.dcm"]["status"] == "quarantined"
+    assert "FloatPixelData" in records["pmap.dcm"]["reason"]
+    assert records["plan.dcm"]["status"] == "written"
+
+
+def test_model_missing_releases_no_object_with_pixels(pixel_objects, tmp_path, monkeypatch):
+    monkeypatch.setenv("MEDANON_KEY", "k" * 32)
+    out = tmp_path / "out"
+    assert run(pixel_objects, out, "--model", str(tmp_path / "missing.onnx")) == EXIT_QUARANTINED
+    records = {r["source"]: r for r in trail(out)}
+    for name in PIXEL_OBJECTS:
+        assert records[name]["status"] == "quarantined", name
+        assert records[name]["reason"], name
+    [only] = released(out)
+    assert "PixelData" not in pydicom.dcmread(only) and records["plan.dcm"]["status"] == "written"
+    assert len(list(out.with_name("out.quarantine").rglob("reason.json"))) == len(PIXEL_OBJECTS)
+
+
+def test_pixel_data_in_a_document_object_is_not_released(tmp_path, monkeypatch):
+    """An SR (content handler cleans text, not pixels) that carries PixelData is held back."""
+    import numpy as np
+    monkeypatch.setenv("MEDANON_KEY", "k" * 32)
+    ds = base_object(_sop("Basic Text SR Storage"))
+    ds.Modality = "SR"
+    ds.Rows, ds.Columns, ds.SamplesPerPixel, ds.PhotometricInterpretation = 96, 256, 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
+    ds.PixelData = burned_in_text().astype(np.uint8).tobytes()
+    write(ds, tmp_path / "in" / "sr.dcm")
+    assert run(tmp_path / "in", tmp_path / "out") == EXIT_QUARANTINED
+    assert not released(tmp_path / "out")
+    assert "pixel data" in trail(tmp_path / "out")[0]["reason"]
