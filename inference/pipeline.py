@@ -19,6 +19,7 @@ import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import UID
 
+from .completeness import Incomplete, check_complete
 from .context import FileResult, OutputFile, RunOptions
 from .keys import Keyring
 from .objects import classify, has_pixels
@@ -100,6 +101,14 @@ def read_dataset(data: bytes) -> Dataset:
     if "PixelData" in ds:
         _check_pixel_length(ds)
     return ds
+
+
+def require_complete(data: bytes) -> None:
+    """A file cut short parses (a truncated SR reads as fewer items): any object, not only images, is held back."""
+    try:
+        check_complete(data)
+    except Incomplete as e:
+        raise Quarantined(f"truncated or malformed file: {e}") from e
 
 
 def _check_pixel_length(ds: Dataset) -> None:
@@ -258,6 +267,7 @@ def process_file(path: Path, source: str, ctx: Context) -> FileResult:
     try:
         data = Path(path).read_bytes()
         ds = read_dataset(data)
+        require_complete(data)
         result.timings["read"] = time.perf_counter() - t0
         result.object_type, result.handler = classify(ds)
         if result.handler == "image" and "PixelData" not in ds and "FloatPixelData" not in ds:
