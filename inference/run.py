@@ -214,6 +214,12 @@ def main(argv: list[str] | None = None) -> int:
         if out == src or out in src.parents:
             print("error: OUTPUT must not be the input folder or contain it", file=sys.stderr)
             return EXIT_USAGE
+    for folder, flag in ((audit_dir, "--audit-dir"), (qdir, "--quarantine-dir")):
+        if folder == out or out in folder.parents:
+            # the audit trail and the quarantine hold un-anonymised paths and originals: never under OUTPUT
+            print(f"error: {flag} {folder} must not be OUTPUT or inside it: OUTPUT receives only anonymised "
+                  "content", file=sys.stderr)
+            return EXIT_USAGE
     from .header import ProfileError, load_profile
     try:
         load_profile(options.profile)

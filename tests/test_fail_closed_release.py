@@ -311,3 +311,25 @@ def test_completeness_check_accepts_every_intact_shared_file(shared_dicom):
             flagged.add(path.name)
     assert checked > 500
     assert flagged <= KNOWN_CUT, sorted(flagged - KNOWN_CUT)
+
+
+# --- 4. protected folders inside OUTPUT ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("flag,where", [("--quarantine-dir", "out/q"), ("--audit-dir", "out/sub/audit"),
+                                        ("--quarantine-dir", "out"), ("--audit-dir", "out")])
+def test_audit_or_quarantine_folder_inside_output_is_a_usage_error(tmp_path, flag, where):
+    hostile_implicit_file(tmp_path / "in" / "plan.dcm")
+    truncated = (tmp_path / "in" / "plan.dcm").read_bytes()[:300]
+    (tmp_path / "in" / "cut.dcm").write_bytes(truncated)  # would be copied into the quarantine
+    done = cli(str(tmp_path / "in"), str(tmp_path / "out"), flag, str(tmp_path / where))
+    assert done.returncode == EXIT_USAGE
+    assert flag in done.stderr and "inside" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "out").exists()  # refused before anything is written
+
+
+def test_audit_and_quarantine_folders_beside_output_are_accepted(tmp_path):
+    hostile_implicit_file(tmp_path / "in" / "plan.dcm")
+    done = cli(str(tmp_path / "in"), str(tmp_path / "out"), "--audit-dir", str(tmp_path / "a"),
+               "--quarantine-dir", str(tmp_path / "outq"))  # a sibling whose name starts like OUTPUT's is fine
+    assert done.returncode == EXIT_OK, done.stderr
+    assert (tmp_path / "a" / "trail.jsonl").exists()
