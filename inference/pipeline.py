@@ -260,8 +260,17 @@ def _media_outputs(ds: Dataset, report: Any, dicom_rel: str, options: RunOptions
     return outs
 
 
-def process_file(path: Path, source: str, ctx: Context) -> FileResult:
-    """Anonymise one file. Never raises: failures come back as status 'quarantined' with the reason."""
+def versioned_uid(keyring: Keyring, original_uid: str, content_digest: str) -> str:
+    """The output SOP Instance UID of a later, different version of an instance already released: keyed on the
+    original UID and the input's content, so both versions keep distinct outputs (README: same SOP Instance UID)."""
+    return keyring.uid(f"{original_uid.strip()}|content:{content_digest}")
+
+
+def process_file(path: Path, source: str, ctx: Context, version: str | None = None) -> FileResult:
+    """Anonymise one file. Never raises: failures come back as status 'quarantined' with the reason.
+
+    version: the input's content digest when an earlier run released different content under the same SOP
+    Instance UID; the output then gets `versioned_uid` instead of the plain keyed UID."""
     result = FileResult(source=source, status="quarantined")
     t0 = time.perf_counter()
     try:
@@ -281,6 +290,7 @@ def process_file(path: Path, source: str, ctx: Context) -> FileResult:
         added = fill_missing_uids(ds, data, ctx.keyring)
         if added:
             result.actions["added"] = added
+        original_sop_uid = str(ds.SOPInstanceUID)
 
         from .identity import Identity
         from .textdeid import TextDeidentifier
@@ -297,6 +307,9 @@ def process_file(path: Path, source: str, ctx: Context) -> FileResult:
         header_report = deidentify_dataset(ds, ctx.profile, ctx.keyring, identity=identity,
                                            clean_text=textdeid.scrub, keep_tags=keep_tags(result.handler))
         result.actions["header"] = report_dict(header_report)
+        if version:
+            ds.SOPInstanceUID = versioned_uid(ctx.keyring, original_sop_uid, version)
+            result.actions["uid_version"] = version
         _ensure_file_meta(ds)
         result.timings["header"] = time.perf_counter() - t
 

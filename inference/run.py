@@ -19,7 +19,7 @@ from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import asdict
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from tqdm import tqdm
 
@@ -155,14 +155,28 @@ def _results(items: Iterable[tuple[str, str]], options: RunOptions, key: bytes, 
             yield f.result()
 
 
+def _redo_as_version(options: RunOptions, key: bytes) -> Callable[[Path, str, str], FileResult]:
+    """process_file again in this process with a content-keyed SOP Instance UID (rare: a clash across runs)."""
+    def redo(path: Path, source: str, digest: str) -> FileResult:
+        global _CTX
+        if _CTX is None or _CTX.options != options or _CTX.keyring.key != key:
+            _init_worker(options, key)  # the files went to worker processes (or an earlier run's context is here)
+        assert _CTX is not None
+        return process_file(path, source, _CTX, version=digest)
+    return redo
+
+
 class Runner:
     """Writes what process_file returns: outputs atomically, the trail, the quarantine, the summary."""
 
-    def __init__(self, output: Path, trail: AuditTrail, quarantine: Quarantine, fp: str):
+    def __init__(self, output: Path, trail: AuditTrail, quarantine: Quarantine, fp: str,
+                 redo: Callable[[Path, str, str], FileResult] | None = None):
         self.output, self.trail, self.quarantine, self.fp = output, trail, quarantine, fp
         self.counts: Counter[str] = Counter()
         self.reasons: Counter[str] = Counter()
         self.claimed: dict[str, str] = {}  # output relpath -> source that wrote it in this run
+        self.owners = trail.output_owners()  # output relpath -> digest of the input that wrote it (earlier runs)
+        self.redo = redo  # process a file again as a new version (its own SOP Instance UID)
         self.catalog_rows: list[dict] = []
 
     def skip(self, c: Candidate) -> None:
@@ -173,6 +187,18 @@ class Runner:
     def already_done(self, source: str) -> None:
         self.counts["already done"] += 1
 
+    def _taken(self, r: FileResult, digest: str) -> bool:
+        """An output of an earlier run stands where r would write, made from other content: never overwrite it
+        (the same input under another profile, key or model is an update, not a clash)."""
+        for o in r.outputs:
+            target = self.output / o.relpath
+            if not target.exists():
+                continue
+            owner = self.owners.get(o.relpath)
+            if (owner != digest) if owner is not None else (target.read_bytes() != o.data):
+                return True
+        return False
+
     def accept(self, r: FileResult, path: Path, digest: str) -> None:
         if r.status == "written":
             clash = [o for o in r.outputs if self.claimed.get(o.relpath, r.source) != r.source]
@@ -180,10 +206,17 @@ class Runner:
                 r.status, r.reason = "quarantined", ("same SOP Instance UID as another input file of this run "
                                                      "but different content")
                 r.outputs = []
+        if r.status == "written" and self._taken(r, digest):
+            # a later version of an instance released before (a re-sent, corrected image): its own output UID
+            r = self.redo(path, r.source, digest) if self.redo else r
+            if r.status == "written" and (self.redo is None or self._taken(r, digest)):
+                r.status, r.outputs = "quarantined", []
+                r.reason = "same SOP Instance UID as an earlier run's output but different content: not overwritten"
         if r.status == "written":
             for o in r.outputs:
                 write_atomic(self.output / o.relpath, o.data)
                 self.claimed[o.relpath] = r.source
+                self.owners[o.relpath] = digest
             self.catalog_rows += r.catalog
         elif r.status == "quarantined":
             self.quarantine.add(path, r.source, r.reason)
@@ -236,8 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     remove_stale_temps(out)
     trail, quarantine = AuditTrail(audit_dir), Quarantine(qdir)
     fp = fingerprint(options, key)
-    runner = Runner(out, trail, quarantine, fp)
-    done = {} if a.force else trail.done()
+    runner = Runner(out, trail, quarantine, fp, redo=_redo_as_version(options, key))
+    done = {} if a.force else trail.done_by_content()
     model = options.model_path or DEFAULT_MODEL
     if not model.exists():
         print(f"warning: text detector model {model} is missing: every image will be quarantined", file=sys.stderr)
@@ -251,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
             runner.skip(c)
             continue
         digest = file_digest(c.path)
-        prev = done.get(c.relpath)
+        prev = done.get((c.relpath, digest))
         if (prev and prev.get("fingerprint") == fp and prev.get("digest") == digest
                 and prev.get("status") in ("written", "dropped")
                 and all((out / o).exists() for o in prev.get("outputs", []))):

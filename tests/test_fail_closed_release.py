@@ -333,3 +333,58 @@ def test_audit_and_quarantine_folders_beside_output_are_accepted(tmp_path):
                "--quarantine-dir", str(tmp_path / "outq"))  # a sibling whose name starts like OUTPUT's is fine
     assert done.returncode == EXIT_OK, done.stderr
     assert (tmp_path / "a" / "trail.jsonl").exists()
+
+
+# --- 14. the same SOP Instance UID with other content in a later run -------------------------------------------
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_later_version_of_an_instance_gets_its_own_output_and_never_overwrites(tmp_path, monkeypatch, capsys,
+                                                                               workers):
+    monkeypatch.setenv("MEDANON_KEY", "k" * 32)
+    first = base_object()
+    first.StudyDescription = "CHEST"
+    write(first, tmp_path / "in1" / "plan.dcm")
+    out = tmp_path / "out"
+    assert run(tmp_path / "in1", out) == EXIT_OK
+    [p1] = released(out)
+    before = p1.read_bytes()
+    # a corrected re-send: same SOP Instance UID, other content, in a later run (another folder, same name)
+    second = base_object()
+    second.SOPInstanceUID = second.file_meta.MediaStorageSOPInstanceUID = first.SOPInstanceUID
+    second.StudyInstanceUID, second.SeriesInstanceUID = first.StudyInstanceUID, first.SeriesInstanceUID
+    second.StudyDescription = "CHEST CORRECTED"
+    write(second, tmp_path / "in2" / "plan.dcm")
+    assert run(tmp_path / "in2", out, "--workers", workers) == EXIT_OK
+    assert p1.read_bytes() == before, "the earlier output was overwritten"
+    outputs = released(out)
+    assert len(outputs) == 2
+    [p2] = [p for p in outputs if p != p1]
+    assert p2.parent == p1.parent  # same study and series: only the instance UID tells the versions apart
+    v1, v2 = pydicom.dcmread(p1), pydicom.dcmread(p2)
+    assert v2.StudyDescription == "CHEST CORRECTED" and v1.StudyDescription == "CHEST"
+    assert v2.SOPInstanceUID != v1.SOPInstanceUID and v2.file_meta.MediaStorageSOPInstanceUID == v2.SOPInstanceUID
+    assert trail(out)[-1]["actions"]["uid_version"]
+    # re-running either input changes nothing and says so
+    capsys.readouterr()
+    assert run(tmp_path / "in1", out) == EXIT_OK
+    assert run(tmp_path / "in2", out) == EXIT_OK
+    assert capsys.readouterr().err.count("already done 1") == 2
+    assert p1.read_bytes() == before and len(released(out)) == 2
+    # forced: the same distinct outputs, byte for byte (the version UID is keyed, not random)
+    v2_bytes = p2.read_bytes()
+    assert run(tmp_path / "in2", out, "--force") == EXIT_OK
+    assert p2.read_bytes() == v2_bytes and p1.read_bytes() == before and len(released(out)) == 2
+
+
+def test_same_uid_other_content_within_one_run_is_still_quarantined(tmp_path, monkeypatch):
+    monkeypatch.setenv("MEDANON_KEY", "k" * 32)
+    a = base_object()
+    b = base_object()
+    b.SOPInstanceUID = b.file_meta.MediaStorageSOPInstanceUID = a.SOPInstanceUID
+    b.StudyInstanceUID, b.SeriesInstanceUID = a.StudyInstanceUID, a.SeriesInstanceUID
+    b.StudyDescription = "OTHER"
+    write(a, tmp_path / "in" / "a.dcm")
+    write(b, tmp_path / "in" / "b.dcm")
+    assert run(tmp_path / "in", tmp_path / "out") == EXIT_QUARANTINED
+    assert len(released(tmp_path / "out")) == 1
+    assert any("same SOP Instance UID" in r["reason"] for r in trail(tmp_path / "out"))
