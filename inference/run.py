@@ -178,6 +178,7 @@ class Runner:
         self.owners = trail.output_owners()  # output relpath -> digest of the input that wrote it (earlier runs)
         self.redo = redo  # process a file again as a new version (its own SOP Instance UID)
         self.catalog_rows: list[dict] = []
+        self.written_dicom: list[str] = []  # OUTPUT-relative DICOM files written by this run (for --resume-push)
 
     def skip(self, c: Candidate) -> None:
         self.counts["skipped"] += 1
@@ -217,6 +218,8 @@ class Runner:
                 write_atomic(self.output / o.relpath, o.data)
                 self.claimed[o.relpath] = r.source
                 self.owners[o.relpath] = digest
+                if o.kind == "dicom":
+                    self.written_dicom.append(o.relpath)
             self.catalog_rows += r.catalog
         elif r.status == "quarantined":
             self.quarantine.add(path, r.source, r.reason)
@@ -328,8 +331,8 @@ def _storage_steps(a: argparse.Namespace, out: Path, audit_dir: Path, runner: Ru
         from .storage.pacs import push_output
         from .storage.retry import PacsError
         try:
-            extra["pacs"] = push_output(out, a.pacs, credentials_file=a.pacs_credentials,
-                                        ledger_dir=audit_dir, resume=a.resume_push)
+            extra["pacs"] = push_output(out, a.pacs, credentials_file=a.pacs_credentials, ledger_dir=audit_dir,
+                                        resume=a.resume_push, new_files=runner.written_dicom)
         except (PacsError, PacsConfigError) as e:
             # nothing is lost: the files stay in OUTPUT and the ledger says what still has to go
             extra["pacs_error"] = f"{type(e).__name__}: {e}"

@@ -16,6 +16,7 @@ from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate
 from inference.run import EXIT_OK, EXIT_QUARANTINED, EXIT_USAGE, main
 
 ROOT = Path(__file__).resolve().parents[1]
+pytest_plugins = ["orthanc_fixture"]   # the real Orthanc, for --resume-push (one per session)
 RT_PLAN = "1.2.840.10008.5.1.4.1.1.481.5"
 MRN = "MRN-998877"
 HIDDEN_NAME = "Petrauskiene^Ona"
@@ -388,3 +389,29 @@ def test_same_uid_other_content_within_one_run_is_still_quarantined(tmp_path, mo
     assert run(tmp_path / "in", tmp_path / "out") == EXIT_QUARANTINED
     assert len(released(tmp_path / "out")) == 1
     assert any("same SOP Instance UID" in r["reason"] for r in trail(tmp_path / "out"))
+
+
+# --- 15. --resume-push sends what this run wrote ----------------------------------------------------------------
+
+@pytest.mark.orthanc
+def test_resume_push_sends_outputs_written_in_the_same_run(empty_orthanc, tmp_path, capsys):
+    from inference.storage.pacs import main as pacs_main
+    src, out = tmp_path / "in", tmp_path / "out"
+    plans = [base_object() for _ in range(4)]
+    for i, ds in enumerate(plans[:2]):
+        write(ds, src / f"plan{i}.dcm")
+    done = cli(str(src), str(out), "--pacs", empty_orthanc.dicomweb, "--pacs-credentials",
+               str(empty_orthanc.credentials_file))
+    assert done.returncode == EXIT_OK, done.stderr
+    assert empty_orthanc.count_instances() == 2
+    for i, ds in enumerate(plans[2:], start=2):  # new files arrive; the next run resumes the push
+        write(ds, src / f"plan{i}.dcm")
+    done = cli(str(src), str(out), "--pacs", empty_orthanc.dicomweb, "--pacs-credentials",
+               str(empty_orthanc.credentials_file), "--resume-push")
+    assert done.returncode == EXIT_OK, done.stderr
+    assert "written      2" in done.stderr and "already done 2" in done.stderr
+    assert len(released(out)) == 4
+    assert empty_orthanc.count_instances() == 4, "outputs written by the resuming run were not pushed"
+    capsys.readouterr()
+    assert pacs_main(["status", str(out), "--pacs", empty_orthanc.dicomweb]) == 0
+    assert "4 verified, 0 sent, 0 pending, 0 failed" in capsys.readouterr().err
