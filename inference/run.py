@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import json
 import os
-import secrets
 import sys
 import time
 import warnings
@@ -25,7 +24,7 @@ from tqdm import tqdm
 
 from .context import FORMATS, FileResult, RunOptions
 from .discover import Candidate, walk
-from .keys import Keyring, KeyError_, load_key
+from .keys import Keyring, KeyError_, create_key_file, key_problems, load_key
 from .objects import drop_names
 from .outputs import (AuditTrail, OutputError, Quarantine, ensure_writable, remove_stale_temps,
                       write_atomic)
@@ -58,6 +57,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--pacs-credentials", type=Path, help="credentials file for --pacs (or MEDANON_PACS_USER/_PASSWORD)")
     p.add_argument("--resume-push", action="store_true", help="only push to --pacs what did not arrive before")
     p.add_argument("--force", action="store_true", help="process again files the audit trail says are done")
+    p.add_argument("--strict", action="store_true",
+                   help="refuse a key file readable by group/others or a low-entropy key (default: warn)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p.parse_args(argv)
 
@@ -80,16 +81,21 @@ def options_from_args(a: argparse.Namespace) -> RunOptions:
 
 
 def resolve_key(a: argparse.Namespace, audit_dir: Path) -> tuple[bytes, str]:
-    """The key from --key-file or $MEDANON_KEY; on a first run without either, a new key kept in the audit folder."""
+    """The key from --key-file or $MEDANON_KEY; on a first run without either, a new key kept in the audit folder
+    (created atomically: two first runs started together share one key). Weak keys: warned, refused with --strict."""
     if a.key_file or os.environ.get("MEDANON_KEY"):
-        return load_key(a.key_file), "given"
-    kept = audit_dir / "medanon.key"
-    if kept.exists():
-        return load_key(kept), f"reused {kept}"
-    key = secrets.token_hex(32).encode()
-    write_atomic(kept, key)
-    kept.chmod(0o600)
-    return key, f"NEW key generated and kept at {kept} (keep it secret; reuse it for consistent pseudonyms)"
+        key, path, note = load_key(a.key_file), a.key_file, "given"
+    else:
+        path = audit_dir / "medanon.key"
+        key, created = create_key_file(path)
+        note = (f"NEW key generated and kept at {path} (keep it secret; reuse it for consistent pseudonyms)"
+                if created else f"reused {path}")
+    problems = key_problems(key, path)
+    if problems and getattr(a, "strict", False):
+        raise KeyError_("; ".join(problems) + " (refused: --strict)")
+    for problem in problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    return key, note
 
 
 def fingerprint(options: RunOptions, key: bytes) -> str:
@@ -265,9 +271,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for folder, what in ((out, "output"), (audit_dir, "audit"), (qdir, "quarantine")):
             ensure_writable(folder, what)
-        key, key_note = resolve_key(a, audit_dir)
-    except (OutputError, KeyError_) as e:
+    except OutputError as e:
         print(f"error: {e}", file=sys.stderr)
+        return EXIT_FATAL
+    try:
+        key, key_note = resolve_key(a, audit_dir)
+    except KeyError_ as e:  # a key that is missing, unreadable or refused: the user's to fix
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as e:
+        print(f"error: cannot create the key file in {audit_dir}: {e.strerror or e}", file=sys.stderr)
         return EXIT_FATAL
     remove_stale_temps(out)
     trail, quarantine = AuditTrail(audit_dir), Quarantine(qdir)

@@ -415,3 +415,82 @@ def test_resume_push_sends_outputs_written_in_the_same_run(empty_orthanc, tmp_pa
     capsys.readouterr()
     assert pacs_main(["status", str(out), "--pacs", empty_orthanc.dicomweb]) == 0
     assert "4 verified, 0 sent, 0 pending, 0 failed" in capsys.readouterr().err
+
+
+# --- 16. two first runs at once share one key -------------------------------------------------------------------
+
+def _create(path: str, barrier) -> bytes:
+    from inference.keys import create_key_file
+    barrier.wait()
+    return create_key_file(Path(path))[0]
+
+
+def test_concurrent_key_creation_yields_one_key(tmp_path):
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+    ctx = mp.get_context("spawn")
+    with ctx.Manager() as manager:
+        barrier = manager.Barrier(6)
+        with ProcessPoolExecutor(6, mp_context=ctx) as pool:
+            keys = list(pool.map(_create, [str(tmp_path / "audit" / "medanon.key")] * 6, [barrier] * 6))
+    assert len(set(keys)) == 1
+    assert (tmp_path / "audit" / "medanon.key").read_bytes() == keys[0]
+    assert [p.name for p in (tmp_path / "audit").iterdir()] == ["medanon.key"]  # no temporary left
+    assert (tmp_path / "audit" / "medanon.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_two_first_runs_started_together_use_one_key(tmp_path):
+    for i in range(3):
+        write(base_object(), tmp_path / "in" / f"plan{i}.dcm")
+    env = {k: v for k, v in os.environ.items() if k != "MEDANON_KEY"}
+    args = [sys.executable, "-m", "inference.run", str(tmp_path / "in"), str(tmp_path / "out"), "--quiet"]
+    runs = [subprocess.Popen(args, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    errors = [r.communicate(timeout=300)[1] for r in runs]
+    assert [r.returncode for r in runs] == [0, 0], errors
+    notes = " ".join(errors)
+    assert notes.count("NEW key generated") <= 1 and "Traceback" not in notes
+    keys = list((tmp_path / "out.audit").glob("*.key"))
+    assert len(keys) == 1
+    # one key -> one pseudonymous patient folder and three outputs; two keys would give two sets
+    assert len(released(tmp_path / "out")) == 3
+
+
+# --- 17. key files: clear errors, weak keys warned or refused ---------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["missing", "directory"])
+def test_missing_or_directory_key_file_is_a_clear_usage_error(tmp_path, kind):
+    write(base_object(), tmp_path / "in" / "plan.dcm")
+    key = tmp_path / "key"
+    if kind == "directory":
+        key.mkdir()
+    done = cli(str(tmp_path / "in"), str(tmp_path / "out"), "--key-file", str(key), env_key=None)
+    assert done.returncode == EXIT_USAGE
+    assert "Traceback" not in done.stderr
+    assert ("does not exist" if kind == "missing" else "is a directory") in done.stderr
+    assert not released(tmp_path / "out")
+
+
+def test_readable_key_file_and_low_entropy_key_warn_and_strict_refuses(tmp_path):
+    import secrets as s
+    write(base_object(), tmp_path / "in" / "plan.dcm")
+    shared = tmp_path / "shared.key"
+    shared.write_text(s.token_hex(32))
+    shared.chmod(0o644)
+    done = cli(str(tmp_path / "in"), str(tmp_path / "out1"), "--key-file", str(shared), env_key=None)
+    assert done.returncode == EXIT_OK and "warning: key file" in done.stderr and "644" in done.stderr
+    done = cli(str(tmp_path / "in"), str(tmp_path / "out2"), "--key-file", str(shared), "--strict", env_key=None)
+    assert done.returncode == EXIT_USAGE and "--strict" in done.stderr and not released(tmp_path / "out2")
+    weak = tmp_path / "weak.key"
+    weak.write_text("passwordpassword")
+    weak.chmod(0o600)
+    done = cli(str(tmp_path / "in"), str(tmp_path / "out3"), "--key-file", str(weak), env_key=None)
+    assert done.returncode == EXIT_OK and "low-entropy" in done.stderr
+    done = cli(str(tmp_path / "in"), str(tmp_path / "out4"), "--key-file", str(weak), "--strict", env_key=None)
+    assert done.returncode == EXIT_USAGE and "low-entropy" in done.stderr
+    done = cli(str(tmp_path / "in"), str(tmp_path / "out5"), "--strict", env_key="k" * 32)  # env keys too
+    assert done.returncode == EXIT_USAGE and "low-entropy" in done.stderr
+    good = tmp_path / "good.key"
+    good.write_text(s.token_hex(32))
+    good.chmod(0o600)
+    done = cli(str(tmp_path / "in"), str(tmp_path / "out6"), "--key-file", str(good), "--strict", env_key=None)
+    assert done.returncode == EXIT_OK and "warning" not in done.stderr, done.stderr
