@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import os
+import secrets
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 UID_ROOT = "2.25."
 MAX_SHIFT_DAYS = 365 * 2  # date offsets lie in [-MAX_SHIFT_DAYS, -1]: always into the past, never zero
+MIN_KEY_BITS = 64.0  # below this estimate a key is called low-entropy (warned, refused with --strict)
 
 
 class KeyError_(ValueError):
@@ -24,7 +28,15 @@ class KeyError_(ValueError):
 def load_key(path: str | os.PathLike | None = None, env: str = "MEDANON_KEY") -> bytes:
     """Read the secret key from a file or the MEDANON_KEY environment variable (never the command line)."""
     if path is not None:
-        data = Path(path).read_bytes().strip()
+        path = Path(path)
+        if not path.exists():
+            raise KeyError_(f"key file {path} does not exist")
+        if path.is_dir():
+            raise KeyError_(f"key file {path} is a directory, not a file")
+        try:
+            data = path.read_bytes().strip()
+        except OSError as e:
+            raise KeyError_(f"cannot read key file {path}: {e.strerror or e}") from e
         if len(data) < 16:
             raise KeyError_(f"key file {path} holds fewer than 16 bytes")
         return data
@@ -34,6 +46,53 @@ def load_key(path: str | os.PathLike | None = None, env: str = "MEDANON_KEY") ->
             raise KeyError_(f"${env} holds fewer than 16 characters")
         return value.encode()
     raise KeyError_(f"no secret key: give --key-file PATH or set ${env}")
+
+
+def create_key_file(path: Path) -> tuple[bytes, bool]:
+    """The key kept at `path`, created if absent: (key, created). Atomic: the new key is written to a unique
+    temporary file and hard-linked into place, which fails if the name exists, so of two first runs started
+    together exactly one creates the key and the other reads that complete file (never a second key)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        return load_key(path), False
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.new")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            key = secrets.token_hex(32).encode()
+            f.write(key)
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(tmp, path)  # no-replace: FileExistsError when another run was first
+        except FileExistsError:
+            return load_key(path), False
+        return key, True
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def estimated_bits(key: bytes) -> float:
+    """A rough upper estimate of a key's entropy: length x empirical Shannon entropy per byte. It catches
+    repeated or tiny alphabets ('kkkk...', 'passwordpassword'), it cannot prove randomness."""
+    counts = Counter(key)
+    n = len(key)
+    return -n * sum(c / n * math.log2(c / n) for c in counts.values()) if n else 0.0
+
+
+def key_problems(key: bytes, path: Path | None) -> list[str]:
+    """Why a key is weakly protected or weak: group/world access to its file, a low entropy estimate."""
+    problems = []
+    if path is not None:
+        mode = Path(path).stat().st_mode & 0o777
+        if mode & 0o077:
+            problems.append(f"key file {path} is accessible to group or others (mode {mode:03o}); chmod 600 it")
+    bits = estimated_bits(key)
+    if bits < MIN_KEY_BITS:
+        problems.append(f"the key looks low-entropy (about {bits:.0f} bits estimated, want {MIN_KEY_BITS:.0f}+); "
+                        "make one with: python -c 'import secrets; print(secrets.token_hex(32))'")
+    return problems
 
 
 @dataclass(frozen=True)

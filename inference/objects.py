@@ -14,6 +14,7 @@ from pydicom.dataset import Dataset
 DATA = Path(__file__).parent / "data" / "object_types.yaml"
 HANDLERS = ("image", "sr", "pdf", "waveform", "header")
 MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
+PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 
 
 @dataclass(frozen=True)
@@ -45,12 +46,17 @@ def drop_names() -> set[str]:
     return {t.name for t in object_types()}
 
 
+def has_pixels(ds: Dataset) -> bool:
+    """Top-level pixel data of any kind: it may carry burned-in text, whatever the SOP class promises."""
+    return any(k in ds for k in PIXEL_KEYWORDS)
+
+
 def _by_content(ds: Dataset) -> str:
     if "EncapsulatedDocument" in ds:
         return "pdf"
     if "WaveformSequence" in ds:
         return "waveform"
-    if "PixelData" in ds or "FloatPixelData" in ds or "DoubleFloatPixelData" in ds:
+    if has_pixels(ds):
         return "image"
     if "ContentSequence" in ds:
         return "sr"
@@ -69,11 +75,13 @@ def classify(ds: Dataset) -> tuple[str, str]:
     uid = str(ds.get("SOPClassUID", "") or getattr(getattr(ds, "file_meta", None), "MediaStorageSOPClassUID", ""))
     for t in object_types():
         if t.matches(uid):
-            # a class mapped to header-only that still carries pixel data of its own kind keeps header handling
-            # only where the YAML says so; content found where a handler expects none is escalated.
+            # content found where a handler expects none is escalated: pixels of a 'header-only' class (RT Dose,
+            # SEG, Parametric Map, a crafted GSPS) go through the pixel stage, which quarantines what it cannot read
             handler = t.handler
             if handler == "header" and "EncapsulatedDocument" in ds:
                 handler = "pdf"
+            elif handler == "header" and has_pixels(ds):
+                handler = "image"
             return t.name, handler
     if _is_image_class(uid):
         return "image", "image"

@@ -119,6 +119,24 @@ class AuditTrail:
                 latest[r["source"]] = r
         return latest
 
+    def done_by_content(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """Latest record per (source, input digest): a path whose content changed and changed back, or two input
+        folders with the same relative names, are each recognised as done."""
+        latest: dict[tuple[str, str], dict[str, Any]] = {}
+        for r in self.records():
+            if "source" in r and r.get("digest"):
+                latest[(r["source"], r["digest"])] = r
+        return latest
+
+    def output_owners(self) -> dict[str, str]:
+        """Output relpath -> digest of the input whose anonymised content is there (latest written record)."""
+        owners: dict[str, str] = {}
+        for r in self.records():
+            if r.get("status") == "written" and r.get("digest"):
+                for relpath in r.get("outputs", []):
+                    owners[relpath] = r["digest"]
+        return owners
+
     def write_summary(self, summary: dict[str, Any]) -> Path:
         path = self.folder / f"summary-{time.strftime('%Y%m%dT%H%M%S')}.json"
         write_atomic(path, json.dumps(summary, indent=2, ensure_ascii=False).encode())

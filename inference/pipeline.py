@@ -19,9 +19,10 @@ import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import UID
 
+from .completeness import Incomplete, check_complete
 from .context import FileResult, OutputFile, RunOptions
 from .keys import Keyring
-from .objects import classify
+from .objects import classify, has_pixels
 from .outputs import dicom_relpath, media_relpath
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "text_detector.onnx"
@@ -100,6 +101,14 @@ def read_dataset(data: bytes) -> Dataset:
     if "PixelData" in ds:
         _check_pixel_length(ds)
     return ds
+
+
+def require_complete(data: bytes) -> None:
+    """A file cut short parses (a truncated SR reads as fewer items): any object, not only images, is held back."""
+    try:
+        check_complete(data)
+    except Incomplete as e:
+        raise Quarantined(f"truncated or malformed file: {e}") from e
 
 
 def _check_pixel_length(ds: Dataset) -> None:
@@ -251,23 +260,37 @@ def _media_outputs(ds: Dataset, report: Any, dicom_rel: str, options: RunOptions
     return outs
 
 
-def process_file(path: Path, source: str, ctx: Context) -> FileResult:
-    """Anonymise one file. Never raises: failures come back as status 'quarantined' with the reason."""
+def versioned_uid(keyring: Keyring, original_uid: str, content_digest: str) -> str:
+    """The output SOP Instance UID of a later, different version of an instance already released: keyed on the
+    original UID and the input's content, so both versions keep distinct outputs (README: same SOP Instance UID)."""
+    return keyring.uid(f"{original_uid.strip()}|content:{content_digest}")
+
+
+def process_file(path: Path, source: str, ctx: Context, version: str | None = None) -> FileResult:
+    """Anonymise one file. Never raises: failures come back as status 'quarantined' with the reason.
+
+    version: the input's content digest when an earlier run released different content under the same SOP
+    Instance UID; the output then gets `versioned_uid` instead of the plain keyed UID."""
     result = FileResult(source=source, status="quarantined")
     t0 = time.perf_counter()
     try:
         data = Path(path).read_bytes()
         ds = read_dataset(data)
+        require_complete(data)
         result.timings["read"] = time.perf_counter() - t0
         result.object_type, result.handler = classify(ds)
         if result.handler == "image" and "PixelData" not in ds and "FloatPixelData" not in ds:
             raise Quarantined("image object without pixel data: truncated or incomplete")
+        if result.handler not in ("image", "header") and has_pixels(ds):
+            raise Quarantined(f"pixel data in a {result.object_type} object: its content handler does not clean "
+                              "pixels, not released")
         if result.object_type in ctx.options.drop:
             result.status, result.reason = "dropped", f"object type {result.object_type} dropped by --drop"
             return result
         added = fill_missing_uids(ds, data, ctx.keyring)
         if added:
             result.actions["added"] = added
+        original_sop_uid = str(ds.SOPInstanceUID)
 
         from .identity import Identity
         from .textdeid import TextDeidentifier
@@ -284,6 +307,9 @@ def process_file(path: Path, source: str, ctx: Context) -> FileResult:
         header_report = deidentify_dataset(ds, ctx.profile, ctx.keyring, identity=identity,
                                            clean_text=textdeid.scrub, keep_tags=keep_tags(result.handler))
         result.actions["header"] = report_dict(header_report)
+        if version:
+            ds.SOPInstanceUID = versioned_uid(ctx.keyring, original_sop_uid, version)
+            result.actions["uid_version"] = version
         _ensure_file_meta(ds)
         result.timings["header"] = time.perf_counter() - t
 

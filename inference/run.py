@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import json
 import os
-import secrets
 import sys
 import time
 import warnings
@@ -19,13 +18,13 @@ from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import asdict
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from tqdm import tqdm
 
 from .context import FORMATS, FileResult, RunOptions
 from .discover import Candidate, walk
-from .keys import Keyring, KeyError_, load_key
+from .keys import Keyring, KeyError_, create_key_file, key_problems, load_key
 from .objects import drop_names
 from .outputs import (AuditTrail, OutputError, Quarantine, ensure_writable, remove_stale_temps,
                       write_atomic)
@@ -58,6 +57,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--pacs-credentials", type=Path, help="credentials file for --pacs (or MEDANON_PACS_USER/_PASSWORD)")
     p.add_argument("--resume-push", action="store_true", help="only push to --pacs what did not arrive before")
     p.add_argument("--force", action="store_true", help="process again files the audit trail says are done")
+    p.add_argument("--strict", action="store_true",
+                   help="refuse a key file readable by group/others or a low-entropy key (default: warn)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p.parse_args(argv)
 
@@ -80,16 +81,21 @@ def options_from_args(a: argparse.Namespace) -> RunOptions:
 
 
 def resolve_key(a: argparse.Namespace, audit_dir: Path) -> tuple[bytes, str]:
-    """The key from --key-file or $MEDANON_KEY; on a first run without either, a new key kept in the audit folder."""
+    """The key from --key-file or $MEDANON_KEY; on a first run without either, a new key kept in the audit folder
+    (created atomically: two first runs started together share one key). Weak keys: warned, refused with --strict."""
     if a.key_file or os.environ.get("MEDANON_KEY"):
-        return load_key(a.key_file), "given"
-    kept = audit_dir / "medanon.key"
-    if kept.exists():
-        return load_key(kept), f"reused {kept}"
-    key = secrets.token_hex(32).encode()
-    write_atomic(kept, key)
-    kept.chmod(0o600)
-    return key, f"NEW key generated and kept at {kept} (keep it secret; reuse it for consistent pseudonyms)"
+        key, path, note = load_key(a.key_file), a.key_file, "given"
+    else:
+        path = audit_dir / "medanon.key"
+        key, created = create_key_file(path)
+        note = (f"NEW key generated and kept at {path} (keep it secret; reuse it for consistent pseudonyms)"
+                if created else f"reused {path}")
+    problems = key_problems(key, path)
+    if problems and getattr(a, "strict", False):
+        raise KeyError_("; ".join(problems) + " (refused: --strict)")
+    for problem in problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    return key, note
 
 
 def fingerprint(options: RunOptions, key: bytes) -> str:
@@ -155,15 +161,30 @@ def _results(items: Iterable[tuple[str, str]], options: RunOptions, key: bytes, 
             yield f.result()
 
 
+def _redo_as_version(options: RunOptions, key: bytes) -> Callable[[Path, str, str], FileResult]:
+    """process_file again in this process with a content-keyed SOP Instance UID (rare: a clash across runs)."""
+    def redo(path: Path, source: str, digest: str) -> FileResult:
+        global _CTX
+        if _CTX is None or _CTX.options != options or _CTX.keyring.key != key:
+            _init_worker(options, key)  # the files went to worker processes (or an earlier run's context is here)
+        assert _CTX is not None
+        return process_file(path, source, _CTX, version=digest)
+    return redo
+
+
 class Runner:
     """Writes what process_file returns: outputs atomically, the trail, the quarantine, the summary."""
 
-    def __init__(self, output: Path, trail: AuditTrail, quarantine: Quarantine, fp: str):
+    def __init__(self, output: Path, trail: AuditTrail, quarantine: Quarantine, fp: str,
+                 redo: Callable[[Path, str, str], FileResult] | None = None):
         self.output, self.trail, self.quarantine, self.fp = output, trail, quarantine, fp
         self.counts: Counter[str] = Counter()
         self.reasons: Counter[str] = Counter()
         self.claimed: dict[str, str] = {}  # output relpath -> source that wrote it in this run
+        self.owners = trail.output_owners()  # output relpath -> digest of the input that wrote it (earlier runs)
+        self.redo = redo  # process a file again as a new version (its own SOP Instance UID)
         self.catalog_rows: list[dict] = []
+        self.written_dicom: list[str] = []  # OUTPUT-relative DICOM files written by this run (for --resume-push)
 
     def skip(self, c: Candidate) -> None:
         self.counts["skipped"] += 1
@@ -173,6 +194,18 @@ class Runner:
     def already_done(self, source: str) -> None:
         self.counts["already done"] += 1
 
+    def _taken(self, r: FileResult, digest: str) -> bool:
+        """An output of an earlier run stands where r would write, made from other content: never overwrite it
+        (the same input under another profile, key or model is an update, not a clash)."""
+        for o in r.outputs:
+            target = self.output / o.relpath
+            if not target.exists():
+                continue
+            owner = self.owners.get(o.relpath)
+            if (owner != digest) if owner is not None else (target.read_bytes() != o.data):
+                return True
+        return False
+
     def accept(self, r: FileResult, path: Path, digest: str) -> None:
         if r.status == "written":
             clash = [o for o in r.outputs if self.claimed.get(o.relpath, r.source) != r.source]
@@ -180,10 +213,19 @@ class Runner:
                 r.status, r.reason = "quarantined", ("same SOP Instance UID as another input file of this run "
                                                      "but different content")
                 r.outputs = []
+        if r.status == "written" and self._taken(r, digest):
+            # a later version of an instance released before (a re-sent, corrected image): its own output UID
+            r = self.redo(path, r.source, digest) if self.redo else r
+            if r.status == "written" and (self.redo is None or self._taken(r, digest)):
+                r.status, r.outputs = "quarantined", []
+                r.reason = "same SOP Instance UID as an earlier run's output but different content: not overwritten"
         if r.status == "written":
             for o in r.outputs:
                 write_atomic(self.output / o.relpath, o.data)
                 self.claimed[o.relpath] = r.source
+                self.owners[o.relpath] = digest
+                if o.kind == "dicom":
+                    self.written_dicom.append(o.relpath)
             self.catalog_rows += r.catalog
         elif r.status == "quarantined":
             self.quarantine.add(path, r.source, r.reason)
@@ -214,6 +256,12 @@ def main(argv: list[str] | None = None) -> int:
         if out == src or out in src.parents:
             print("error: OUTPUT must not be the input folder or contain it", file=sys.stderr)
             return EXIT_USAGE
+    for folder, flag in ((audit_dir, "--audit-dir"), (qdir, "--quarantine-dir")):
+        if folder == out or out in folder.parents:
+            # the audit trail and the quarantine hold un-anonymised paths and originals: never under OUTPUT
+            print(f"error: {flag} {folder} must not be OUTPUT or inside it: OUTPUT receives only anonymised "
+                  "content", file=sys.stderr)
+            return EXIT_USAGE
     from .header import ProfileError, load_profile
     try:
         load_profile(options.profile)
@@ -223,15 +271,22 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for folder, what in ((out, "output"), (audit_dir, "audit"), (qdir, "quarantine")):
             ensure_writable(folder, what)
-        key, key_note = resolve_key(a, audit_dir)
-    except (OutputError, KeyError_) as e:
+    except OutputError as e:
         print(f"error: {e}", file=sys.stderr)
+        return EXIT_FATAL
+    try:
+        key, key_note = resolve_key(a, audit_dir)
+    except KeyError_ as e:  # a key that is missing, unreadable or refused: the user's to fix
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as e:
+        print(f"error: cannot create the key file in {audit_dir}: {e.strerror or e}", file=sys.stderr)
         return EXIT_FATAL
     remove_stale_temps(out)
     trail, quarantine = AuditTrail(audit_dir), Quarantine(qdir)
     fp = fingerprint(options, key)
-    runner = Runner(out, trail, quarantine, fp)
-    done = {} if a.force else trail.done()
+    runner = Runner(out, trail, quarantine, fp, redo=_redo_as_version(options, key))
+    done = {} if a.force else trail.done_by_content()
     model = options.model_path or DEFAULT_MODEL
     if not model.exists():
         print(f"warning: text detector model {model} is missing: every image will be quarantined", file=sys.stderr)
@@ -245,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
             runner.skip(c)
             continue
         digest = file_digest(c.path)
-        prev = done.get(c.relpath)
+        prev = done.get((c.relpath, digest))
         if (prev and prev.get("fingerprint") == fp and prev.get("digest") == digest
                 and prev.get("status") in ("written", "dropped")
                 and all((out / o).exists() for o in prev.get("outputs", []))):
@@ -289,8 +344,8 @@ def _storage_steps(a: argparse.Namespace, out: Path, audit_dir: Path, runner: Ru
         from .storage.pacs import push_output
         from .storage.retry import PacsError
         try:
-            extra["pacs"] = push_output(out, a.pacs, credentials_file=a.pacs_credentials,
-                                        ledger_dir=audit_dir, resume=a.resume_push)
+            extra["pacs"] = push_output(out, a.pacs, credentials_file=a.pacs_credentials, ledger_dir=audit_dir,
+                                        resume=a.resume_push, new_files=runner.written_dicom)
         except (PacsError, PacsConfigError) as e:
             # nothing is lost: the files stay in OUTPUT and the ledger says what still has to go
             extra["pacs_error"] = f"{type(e).__name__}: {e}"

@@ -45,6 +45,13 @@ class Policy:
     type2_sequences: frozenset[str]
     empty_instead_of_remove: frozenset[str]
     remove_when_emptied: dict[str, str]
+    identity_groups: tuple[tuple[int, int, int], ...] = ()  # (group, first element, last element)
+    identity_group_keep: frozenset[int] = frozenset()  # tags there kept although Table E.1-1 does not list them
+
+    def in_identity_group(self, tag: int) -> bool:
+        """True for patient, institution, request and visit data: unlisted elements there are removed."""
+        group, element = tag >> 16, tag & 0xFFFF
+        return any(g == group and lo <= element <= hi for g, lo, hi in self.identity_groups)
 
 
 @lru_cache(maxsize=1)
@@ -53,7 +60,9 @@ def load_policy() -> Policy:
     return Policy(frozenset(data["uid_keep_keywords"]), frozenset(data["structural_keywords"]),
                   frozenset(tag_for_keyword(k) for k in data["file_meta_remove"]),
                   data["sequence_compound_resolution"], frozenset(data["type2_sequences"]),
-                  frozenset(data["empty_instead_of_remove"]), data["remove_when_emptied"])
+                  frozenset(data["empty_instead_of_remove"]), data["remove_when_emptied"],
+                  tuple((int(g, 16), int(lo, 16), int(hi, 16)) for g, lo, hi in data["identity_groups"]),
+                  frozenset(tag_for_keyword(k) for k in data["identity_group_keep"]))
 
 
 @dataclass
@@ -142,7 +151,17 @@ def decide(ds: Dataset, elem: DataElement, run: Run, mode: str | None) -> str:
     rule = run.table.rule_for(tag)
     if rule is not None:
         return _table_action(rule, elem, run)
+    if _unlisted_removed(tag, run):
+        return "X"
     return _default_action(elem, run, mode)
+
+
+def _unlisted_removed(tag: int, run: Run) -> bool:
+    """A public element the table does not list is removed when nothing says what it holds: not in the data
+    dictionary (crafted, bit-flipped, newer than pydicom), or unlisted in a patient/institution/visit group."""
+    if _dictionary_vr(tag) is None:
+        return True
+    return run.policy.in_identity_group(tag) and tag not in run.policy.identity_group_keep
 
 
 def _table_action(rule, elem: DataElement, run: Run) -> str:
@@ -207,7 +226,10 @@ def _kept_raw(ds: Dataset, tag: int, run: Run) -> bool:
         return False
     if tag in run.profile.overrides or run.table.rule_for(tag) is not None:
         return False
-    return (raw.VR or _dictionary_vr(tag)) in RAW_KEEP_VRS
+    vr = _dictionary_vr(tag)
+    if vr is None or run.policy.in_identity_group(tag):
+        return False  # decided by `decide` (removed unless kept)
+    return (raw.VR or vr) in RAW_KEEP_VRS
 
 
 def _handler(action: str, tag: int, run: Run):
@@ -279,7 +301,7 @@ def _deidentify_file_meta(ds: Dataset, run: Run) -> None:
     for tag in list(meta.keys()):
         elem = meta[tag]
         where = "meta." + tag_text(int(tag))
-        if int(tag) in run.policy.file_meta_remove:
+        if int(tag) in run.policy.file_meta_remove or _dictionary_vr(int(tag)) is None:
             del meta[tag]
             run.report.record(where, "X")
         elif elem.keyword == "MediaStorageSOPInstanceUID":

@@ -84,7 +84,9 @@ def grey_to_view(frame: np.ndarray, params: ViewParams) -> np.ndarray:
         rescaled = frame.astype(np.float32) * params.slope + params.intercept
         view = _scale_to_uint8(rescaled, center - 0.5 - (width - 1) / 2, center - 0.5 + (width - 1) / 2)
     elif params.bits_stored <= 8 and frame.dtype.kind == "u":
-        view = frame.astype(np.uint8)
+        # full range of the stored bits: 1-bit (binary SEG) or 4-bit values read as 0..1 / 0..15 look black
+        view = frame.astype(np.uint8) if params.bits_stored == 8 else _scale_to_uint8(
+            frame, 0.0, float((1 << max(params.bits_stored, 1)) - 1))
     else:
         values = frame if params.padding_value is None else frame[frame != params.padding_value]
         if values.size == 0:

@@ -16,7 +16,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Protocol, Sequence
+from typing import Callable, Iterable, Iterator, Protocol, Sequence
 
 import pydicom
 from tqdm import tqdm
@@ -79,8 +79,13 @@ def ledger_path(output: Path, ledger_dir: Path | None = None) -> Path:
 
 def scan_output(output: Path) -> tuple[list[Instance], list[str]]:
     """Every DICOM under OUTPUT/dicom with the UIDs the push needs; files that cannot be read are listed apart."""
+    return read_instances(output, iter_dicom_files(output))
+
+
+def read_instances(output: Path, paths: Iterable[Path]) -> tuple[list[Instance], list[str]]:
+    """The given DICOM files of OUTPUT with the UIDs the push needs; files that cannot be read are listed apart."""
     instances, unreadable = [], []
-    for path in iter_dicom_files(output):
+    for path in paths:
         rel = path.relative_to(output).as_posix()
         try:
             ds = pydicom.dcmread(path, stop_before_pixels=True,
@@ -117,9 +122,12 @@ def open_client(dest: Destination, credentials: Credentials | None, options: Pus
 
 def push(output: Path, pacs: str, *, credentials_file: Path | None = None, credentials: Credentials | None = None,
          ledger_dir: Path | None = None, resume: bool = False, options: PushOptions = PushOptions(),
-         on_batch: Callable[[PushReport], None] | None = None) -> PushReport:
+         on_batch: Callable[[PushReport], None] | None = None, new_files: Sequence[str] = ()) -> PushReport:
     """Push OUTPUT/dicom to `pacs`. Raises PacsConfigError (bad URL/credentials), PacsAuthError (refused),
-    PacsUnavailable (unreachable after retries; the ledger keeps what is left for `resume=True`)."""
+    PacsUnavailable (unreachable after retries; the ledger keeps what is left for `resume=True`).
+
+    new_files: OUTPUT-relative paths written since the last push (a run's own outputs): registered even on
+    resume, which does not scan OUTPUT, so they are sent too."""
     t0 = time.perf_counter()
     output = Path(output)
     dest = parse_destination(pacs)
@@ -132,6 +140,10 @@ def push(output: Path, pacs: str, *, credentials_file: Path | None = None, crede
     report = PushReport(destination=dest.url, ledger=str(lpath))
     with PushLedger(lpath) as ledger:
         if resume:
+            if new_files:
+                found, report.unreadable = read_instances(output, (output / rel for rel in new_files))
+                report.found = len(found)
+                report.new = ledger.add(dest.url, found)
             if ledger.total(dest.url) == 0:
                 raise PacsError(f"nothing to resume: no push to {dest.url} is recorded in {lpath}")
         else:
@@ -193,10 +205,10 @@ def _run(client: PacsClient, ledger: PushLedger, dest: Destination, output: Path
 
 
 def push_output(output: Path, pacs: str, *, credentials_file: Path | None = None, ledger_dir: Path | None = None,
-                resume: bool = False, options: PushOptions = PushOptions()) -> dict:
+                resume: bool = False, options: PushOptions = PushOptions(), new_files: Sequence[str] = ()) -> dict:
     """Entry point for inference.run: push() as a JSON-ready summary (raises PacsError subclasses like push())."""
     return push(output, pacs, credentials_file=credentials_file, ledger_dir=ledger_dir, resume=resume,
-                options=options).as_dict()
+                options=options, new_files=new_files).as_dict()
 
 
 # ---- CLI --------------------------------------------------------------------------------------------------------
