@@ -164,6 +164,36 @@ def score_pipeline(labelled: dict, free: dict, inp: Path, released: dict) -> dic
     return t
 
 
+def contact_sheet(labelled: dict, released: dict, path: Path, limit: int = 16) -> None:
+    """Before | after pairs (frame 0, the detector's view) of up to ``limit`` labelled files, one row each pair."""
+    import cv2  # noqa: PLC0415
+
+    cells = []
+    for name, (lf, _) in sorted(labelled.items())[:limit]:
+        if name not in released:
+            continue
+        pair = []
+        for p in (lf.path, released[name]):
+            v = dicom_views(p, [0])[0]
+            v = cv2.cvtColor(v, cv2.COLOR_GRAY2BGR) if v.ndim == 2 else cv2.cvtColor(v, cv2.COLOR_RGB2BGR)
+            pair.append(cv2.resize(v, (400, int(400 * v.shape[0] / v.shape[1]))))
+        hgt = max(x.shape[0] for x in pair)
+        pair = [cv2.copyMakeBorder(x, 0, hgt - x.shape[0], 0, 4, cv2.BORDER_CONSTANT, value=(60, 60, 60)) for x in pair]
+        cell = np.hstack(pair)
+        cv2.putText(cell, lf.path.name[:40], (4, hgt - 6), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 255, 255), 1)
+        cells.append(cv2.copyMakeBorder(cell, 0, 6, 0, 6, cv2.BORDER_CONSTANT, value=(60, 60, 60)))
+    rows = []
+    for i in range(0, len(cells), 2):
+        row = cells[i:i + 2]
+        hgt = max(c.shape[0] for c in row)
+        row = [cv2.copyMakeBorder(c, 0, hgt - c.shape[0], 0, 0, cv2.BORDER_CONSTANT, value=(60, 60, 60)) for c in row]
+        if len(row) == 1:
+            row.append(np.full_like(row[0], 60))
+        rows.append(np.hstack(row))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), np.vstack(rows))
+
+
 def ocr_boxes(view: np.ndarray) -> list[list[float]]:
     """RapidOCR's PP-OCR text detector (bundled model), every box it proposes."""
     from inference.audit.ocr import _rapidocr  # noqa: PLC0415
@@ -218,6 +248,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--model", type=Path, default=ROOT / "models" / "text_detector.onnx")
     ap.add_argument("--settings", default="", help="detector settings overridden, k=v,k=v")
     ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--sheet", type=Path, default=None, help="write a before/after contact sheet PNG here")
     ap.add_argument("--out", type=Path, default=None, help="results file (default benchmarks/results/real_pixels_<split>.txt)")
     a = ap.parse_args(argv)
     warnings.simplefilter("ignore")
@@ -234,6 +265,8 @@ def main(argv: list[str] | None = None) -> None:
                            f"{len(labelled) + len(free) - len(released)} not released; {secs:.0f} s)",
                            score_pipeline(labelled, free, work / "in", released))
         result = {"medanon": js}
+        if a.sheet:
+            contact_sheet(labelled, released, a.sheet)
         if not a.no_baseline:
             t0 = time.perf_counter()
             bl, bjs = report("RapidOCR PP-OCR detector, every box blanked", score_baseline(labelled, free, work / "in"))

@@ -50,7 +50,7 @@ def export(params: Params, weights: Path | None = None) -> Path:
                   "output 1x(4+nc)xA [cx,cy,w,h,scores] in tile px",
         "classes": ["text"],
         "settings": {k: getattr(params.detect, k) for k in ("tile", "overlap", "conf", "conf_grow", "bridge", "iou", "margin_rel", "margin_along", "margin_min", "scales",
-                                                         "second_look")},
+                                                         "second_look", "prior_conf")},
         "sha256": sha256_file(onnx),
         "exported": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "weights": str(weights.relative_to(ROOT)) if weights.is_relative_to(ROOT) else str(weights),

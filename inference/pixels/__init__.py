@@ -20,11 +20,11 @@ from inference.pixels.encode import FrameWriter, OutputPlan, convert_big_endian,
 from inference.pixels.errors import PixelError
 from inference.pixels.redact import fill_outside, fill_rects, to_rects
 from inference.pixels.regions import keep_mask
-from inference.pixels.tracking import frame_hash, plan_rects
+from inference.pixels.tracking import frame_hash, plan_rects, plan_static_pixels
 from inference.pixels.view import ViewParams, fix_window, to_view, view_params
 
 __all__ = [
-    "Detector", "PixelError", "PixelOptions", "PixelReport", "UsRegions", "redact_dataset", "clean_presentation_state",
+    "Detector", "FramePlan", "PixelError", "PixelOptions", "PixelReport", "UsRegions", "redact_dataset", "clean_presentation_state",
 ]
 
 CLEAN_PIXEL_DATA = ("113101", "DCM", "Clean Pixel Data")
@@ -36,6 +36,14 @@ class Detector(Protocol):
     def detect(self, image: np.ndarray, prior: np.ndarray | None = None) -> np.ndarray:
         """uint8 HxW or HxWx3 -> (N, 5) [x0, y0, x1, y1, score] in image pixel coordinates. ``prior`` (bool HxW,
         optional) marks where text is expected: the detector may accept weaker boxes there."""
+
+
+class FramePlan(Enum):
+    """Which frames of a multi-frame object a box found on one frame is blanked on."""
+
+    STILL = "still"  # default: every frame where the pixels under it never change, + static groups (tracking.py)
+    ALL = "all"  # every frame (also moving anatomy's false alarms, which then pile up on every frame)
+    TRACK = "track"  # its own frame + static groups only
 
 
 class UsRegions(Enum):
@@ -52,7 +60,7 @@ class PixelOptions:
     """Knobs of the pixel stage; the defaults are the safe, documented policy."""
 
     static_min_fraction: float = 0.25  # text seen in >= this share of frames is static (union on all)
-    union_all_frames: bool = True  # recall first: a box found on any frame is blanked on every frame
+    frame_plan: FramePlan = FramePlan.STILL  # multi-frame: where a box found on one frame is blanked too
     static_min_iou: float = 0.3  # boxes overlapping this much across frames are the same text
     us_regions: UsRegions = UsRegions.PRIOR  # SequenceOfUltrasoundRegions: text prior outside the regions
     us_min_region_fraction: float = 0.05  # regions covering less of the frame are not trusted
@@ -124,7 +132,13 @@ def _detect_all(ds: Dataset, detector: Detector, params: ViewParams, cache: list
     rows, cols = int(ds.Rows), int(ds.Columns)
     per_frame, counts, seen = [], [], {}
     calls = reused = 0
+    first, varies = None, None
     for frame in iter_frames(ds):
+        if first is None:
+            first, varies = frame.copy(), np.zeros((rows, cols), bool)
+        else:
+            d = frame != first
+            varies |= d.any(axis=2) if d.ndim == 3 else d
         key = frame_hash(frame)
         if key in seen:
             rects, n = seen[key]
@@ -140,7 +154,7 @@ def _detect_all(ds: Dataset, detector: Detector, params: ViewParams, cache: list
         counts.append(n)
         if cache is not None:
             cache.append(frame)
-    return per_frame, counts, calls, reused, params
+    return per_frame, counts, calls, reused, params, ~varies if varies is not None else None
 
 
 def redact_dataset(ds: Dataset, detector: Detector, options: PixelOptions | None = None) -> PixelReport:
@@ -162,15 +176,17 @@ def redact_dataset(ds: Dataset, detector: Detector, options: PixelOptions | None
     use_regions = options.us_regions is not UsRegions.IGNORE
     mask = keep_mask(ds, rows, cols, options.us_min_region_fraction) if use_regions else None
     prior = ~mask if mask is not None and options.us_regions is UsRegions.PRIOR else None
-    per_frame, counts, calls, reused, params = _detect_all(ds, detector, params, cache, prior)
+    per_frame, counts, calls, reused, params, still = _detect_all(ds, detector, params, cache, prior)
     if len(per_frame) != n_frames:
         raise PixelError(f"decoded {len(per_frame)} frames, header says {n_frames}")
-    planned, static = plan_rects(per_frame, options.static_min_fraction, options.static_min_iou)
-    if options.union_all_frames and n_frames > 1:
-        # burned-in overlays are static; a detector that misses a line on one frame but finds it on another
-        # must not leave it readable there. Moving text (timers) is blanked along its whole path: text either way.
+    if options.frame_plan is FramePlan.STILL and n_frames > 1 and still is not None:
+        planned, static = plan_static_pixels(per_frame, still, options.static_min_fraction, options.static_min_iou)
+    elif options.frame_plan is FramePlan.ALL and n_frames > 1:
+        # a box found on any frame is blanked on every frame, moving text (timers) along its whole path
         everything = np.unique(np.concatenate([r.reshape(-1, 4) for r in per_frame]), axis=0).astype(np.int64)
         planned, static = [everything for _ in per_frame], everything
+    else:
+        planned, static = plan_rects(per_frame, options.static_min_fraction, options.static_min_iou)
     blank_outside = mask if options.us_regions is UsRegions.BLANK else None
 
     flagged = str(ds.get("BurnedInAnnotation", "")).upper() == "YES"

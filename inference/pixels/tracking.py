@@ -64,3 +64,35 @@ def plan_rects(per_frame: list[Rects], min_fraction: float, min_iou: float) -> t
     static = static_rects(per_frame, min_fraction, min_iou)
     planned = [drop_contained(np.concatenate([r.reshape(-1, 4), static]).astype(np.int64)) for r in per_frame]
     return planned, static
+
+
+def static_pixels(varies: np.ndarray | None) -> np.ndarray | None:
+    """Bool mask of pixels equal on every frame (None: single frame), from the running 'varies' mask."""
+    return None if varies is None else ~varies
+
+
+def spread_static(per_frame: list[Rects], still: np.ndarray, min_still: float = 0.9) -> Rects:
+    """Every rect of any frame that lies on still pixels (>= min_still of it equal on every frame): the content
+    under it is the same on every frame, so the text found on one frame is there on all of them."""
+    out = []
+    for rects in per_frame:
+        for x0, y0, x1, y1 in np.asarray(rects, dtype=np.int64).reshape(-1, 4):
+            area = still[y0:y1, x0:x1]
+            if area.size and area.mean() >= min_still:
+                out.append((x0, y0, x1, y1))
+    return np.unique(np.array(out, dtype=np.int64).reshape(-1, 4), axis=0)
+
+
+def plan_static_pixels(per_frame: list[Rects], still: np.ndarray, min_fraction: float, min_iou: float
+                       ) -> tuple[list[Rects], Rects]:
+    """Final rects per frame = that frame's own rects + every rect on still pixels from any frame + the static
+    groups of static_rects (text seen in place on enough frames, e.g. a timer whose digits change).
+
+    WHY: a box found on one frame of a cine is blanked on every frame where that is provably the same text (the
+    pixels under it never change), and wherever the tracker sees text in place; boxes on moving anatomy (false
+    alarms on a changing sector) stay on their own frame instead of piling up on every frame."""
+    spread = spread_static(per_frame, still)
+    static = static_rects(per_frame, min_fraction, min_iou)
+    everywhere = np.concatenate([spread, static]).astype(np.int64)
+    planned = [drop_contained(np.concatenate([r.reshape(-1, 4), everywhere]).astype(np.int64)) for r in per_frame]
+    return planned, everywhere
