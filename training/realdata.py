@@ -54,6 +54,7 @@ class RealFrame:
     modality: str
     source: str
     has_text: bool
+    notes: str = ""  # the manifest's text_notes
 
 
 @lru_cache(maxsize=1)
@@ -85,7 +86,7 @@ def real_frames(split: str, has_text: bool | None = None) -> list[RealFrame]:
         rows = list(csv.DictReader(f))
     out = []
     for r in rows:
-        fr = RealFrame(REAL / r["file"], r["modality"], r["source_repo"], r["has_text"] == "YES")
+        fr = RealFrame(REAL / r["file"], r["modality"], r["source_repo"], r["has_text"] == "YES", r.get("text_notes", ""))
         if source_split(fr.source) == split and (has_text is None or fr.has_text == has_text):
             out.append(fr)
     return out
@@ -94,6 +95,16 @@ def real_frames(split: str, has_text: bool | None = None) -> list[RealFrame]:
 def dicom_sample_split(rel_path: str) -> str:
     """Split of a ../shared/data/dicom sample by its first folder (its source project)."""
     return source_split(rel_path.split("/", 1)[0])
+
+
+def text_free_samples(split: str) -> list[Path]:
+    """Shared DICOM samples marked text-free by eye (inventory.csv), of the split ('all': both), that decode here
+    (12-bit JPEG Extended is left out; see inference/pixels/README.md)."""
+    inv = SHARED / "data" / "dicom" / "inventory.csv"
+    with inv.open(newline="", encoding="utf-8") as f:
+        rows = [r for r in csv.DictReader(f) if r.get("burned_in_text_visual") == "NO" and r.get("HasPixelData") == "Y"
+                and not r.get("read_error") and "Extended" not in r.get("TransferSyntaxName", "")]
+    return [inv.parent / r["path"] for r in rows if split in ("all", dicom_sample_split(r["path"]))]
 
 
 def load_frame(path: Path) -> np.ndarray:
