@@ -25,7 +25,7 @@ from .clean import make_cleaner
 from .handlers import HANDLERS, fixed_value, remap_uid
 from .profile import Profile
 from .table import REPEATING_GROUPS, Table, load_table
-from .values import DATE_VRS, TEXT_VRS
+from .values import DATE_VRS, MAX_CHARS, TEXT_VRS, fit_text
 
 POLICY_PATH = Path(__file__).resolve().parent / "data" / "policy.json"
 CODING_SCHEME = "DCM"
@@ -85,7 +85,7 @@ class Run:
     profile: Profile
     keyring: Keyring
     policy: Policy
-    clean_text: Callable[[str], str]
+    clean_text: Callable[..., str]  # (text, max_len=, vr=) -> text (clean.TextCleaner)
     days: int | None  # date offset when the modified-dates option is on
     report: HeaderReport
     keep_tags: frozenset[int] = frozenset()
@@ -93,6 +93,11 @@ class Run:
 
     def walk(self, ds: Dataset, path: str, mode: str | None) -> None:
         _walk(ds, self, path, mode)
+
+    def text_cleaner(self, vr: str) -> Callable[[str], str]:
+        """clean_text for one value of this VR: told the VR and its maximum length, and held to that length."""
+        limit = MAX_CHARS.get(vr)
+        return lambda text: fit_text(self.clean_text(text, max_len=limit, vr=vr), vr)
 
     def walk_sequence(self, elem: DataElement, path: str, mode: str | None) -> None:
         for i, item in enumerate(elem.value or []):
@@ -332,12 +337,13 @@ def is_directory(ds: Dataset) -> bool:
 
 
 def deidentify_dataset(ds: Dataset, profile: Profile, keyring: Keyring, *, identity: Identity | None = None,
-                       clean_text: Callable[[str], str] | None = None,
+                       clean_text: Callable[..., str] | None = None,
                        keep_tags: frozenset[int] = frozenset()) -> HeaderReport:
     """De-identify `ds` in place per PS3.15 Table E.1-1 and `profile`; return what was done.
 
     identity: the original values (read here if not given) - used to scrub kept free text.
-    clean_text: a text de-identifier for C actions (default: exact identity values + asmens kodas).
+    clean_text: a text de-identifier for C actions (default: exact identity values + asmens kodas), called as
+    clean_text(text, max_len=, vr=) (clean.TextCleaner; TextDeidentifier.scrub fits).
     keep_tags: attributes a content handler has already cleaned (e.g. EncapsulatedDocument after the PDF
     handler, ContentSequence after the SR handler): kept (sequences still walked for UIDs, dates, names).
     Raises HeaderError when an element cannot be handled: the file must then be quarantined.
