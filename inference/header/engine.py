@@ -89,6 +89,7 @@ class Run:
     days: int | None  # date offset when the modified-dates option is on
     report: HeaderReport
     keep_tags: frozenset[int] = frozenset()
+    content_codes: tuple[tuple[str, str], ...] = ()  # CID 7050 codes earned by the content handlers
     dates_shifted: int = 0
 
     def walk(self, ds: Dataset, path: str, mode: str | None) -> None:
@@ -309,22 +310,32 @@ def _code_item(value: str, meaning: str) -> Dataset:
     return item
 
 
+# Codes a content stage of this run writes into the sequence itself before the header engine runs.
+CONTENT_STAGE_CODES = frozenset({"113101"})  # Clean Pixel Data (inference.pixels)
+
+
 def add_deidentification_marks(ds: Dataset, run: Run) -> None:
     """PatientIdentityRemoved, DeidentificationMethod(+CodeSequence), LongitudinalTemporalInformationModified.
-    Items already in the sequence (e.g. 113101 from the pixel module) are kept."""
-    codes = _method_codes(run.profile, run.table)
+
+    The code sequence says what THIS run did: the profile's options, the content handlers' codes
+    (run.content_codes) and 113101 from the pixel stage. Anything else already there came with the input and
+    may be false now (an input's "Retain Patient Characteristics" after PatientSex was emptied): dropped. The
+    pipeline removes the input's sequence before the content stages, so an input's 113101 is not kept either."""
+    codes = _method_codes(run.profile, run.table) + list(run.content_codes)
     ds.PatientIdentityRemoved = "YES"
     ds.DeidentificationMethod = ["medanon", f"PS3.15 E.1-1 profile {run.profile.name}"[:64]]
-    existing = list(ds.get("DeidentificationMethodCodeSequence", None) or [])
+    existing = [i for i in ds.get("DeidentificationMethodCodeSequence", None) or []
+                if str(i.get("CodeValue", "")) in CONTENT_STAGE_CODES and str(i.get("CodingSchemeDesignator")) == "DCM"]
     have = {str(i.get("CodeValue", "")) for i in existing}
-    ds.DeidentificationMethodCodeSequence = Sequence(existing + [_code_item(v, m) for v, m in codes if v not in have])
+    new = [_code_item(v, m) for v, m in dict(codes).items() if v not in have]
+    ds.DeidentificationMethodCodeSequence = Sequence(existing + new)
     if run.days is not None:
         ds.LongitudinalTemporalInformationModified = "MODIFIED"
     elif run.profile.has("retain_longitudinal_full_dates"):
         ds.LongitudinalTemporalInformationModified = "UNMODIFIED"
     else:
         ds.LongitudinalTemporalInformationModified = "REMOVED"
-    run.report.method_codes = [v for v, _ in codes]
+    run.report.method_codes = [v for v, _ in dict(codes).items()]
 
 
 DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
@@ -338,7 +349,8 @@ def is_directory(ds: Dataset) -> bool:
 
 def deidentify_dataset(ds: Dataset, profile: Profile, keyring: Keyring, *, identity: Identity | None = None,
                        clean_text: Callable[..., str] | None = None,
-                       keep_tags: frozenset[int] = frozenset()) -> HeaderReport:
+                       keep_tags: frozenset[int] = frozenset(),
+                       content_codes: tuple[tuple[str, str], ...] = ()) -> HeaderReport:
     """De-identify `ds` in place per PS3.15 Table E.1-1 and `profile`; return what was done.
 
     identity: the original values (read here if not given) - used to scrub kept free text.
@@ -346,6 +358,7 @@ def deidentify_dataset(ds: Dataset, profile: Profile, keyring: Keyring, *, ident
     clean_text(text, max_len=, vr=) (clean.TextCleaner; TextDeidentifier.scrub fits).
     keep_tags: attributes a content handler has already cleaned (e.g. EncapsulatedDocument after the PDF
     handler, ContentSequence after the SR handler): kept (sequences still walked for UIDs, dates, names).
+    content_codes: (code value, meaning) of what the content handlers did (documents.method_codes).
     Raises HeaderError when an element cannot be handled: the file must then be quarantined.
     """
     if is_directory(ds):
@@ -363,7 +376,7 @@ def deidentify_dataset(ds: Dataset, profile: Profile, keyring: Keyring, *, ident
     days = keyring.date_offset_days(identity.patient_key) if profile.shifts_dates else None
     run = Run(table=table, profile=profile, keyring=keyring, policy=load_policy(),
               clean_text=clean_text or make_cleaner(identity), days=days, report=report,
-              keep_tags=frozenset(keep_tags))
+              keep_tags=frozenset(keep_tags), content_codes=tuple(content_codes))
     _walk(ds, run, "", None)
     _remove_orphaned_conditionals(ds, run)
     _deidentify_file_meta(ds, run)
