@@ -267,6 +267,40 @@ def _drop_unused_private_creators(ds: Dataset, creators: list[int], run: Run, pa
         run.report.record(path + tag_text(tag), "K" if used else "X")
 
 
+INSTITUTION_KEYWORDS = ("InstitutionName", "InstitutionAddress", "InstitutionalDepartmentName")
+DEVICE_ID_COLUMN = "rtnDevIdOpt"
+INSTITUTION_ID_COLUMN = "rtnInstIdOpt"
+
+
+def _institution_values(ds: Dataset) -> list[str]:
+    """The original institution name/address/department (folded, >= 4 characters), read before the walk."""
+    values = []
+    for kw in INSTITUTION_KEYWORDS:
+        value = " ".join(str(ds.get(kw, "") or "").split()).casefold()
+        if len(value) >= 4:
+            values.append(value)
+    return values
+
+
+def _device_values_naming_the_institution(ds: Dataset, run: Run, institution: list[str]) -> None:
+    """Retain Device Identity keeps StationName & co. verbatim; a device value that holds the institution's
+    name (StationName = InstitutionName is common) is replaced by a dummy when the institution is not retained.
+
+    WHY: the option retains the device, not the hospital: keeping the name there undoes the institution's removal.
+    """
+    if not institution or DEVICE_ID_COLUMN not in run.profile.columns or INSTITUTION_ID_COLUMN in run.profile.columns:
+        return
+    for tag, rule in run.table.rules.items():
+        if rule.options.get(DEVICE_ID_COLUMN) != "K" or rule.vr not in TEXT_VRS or tag not in ds:
+            continue
+        elem = ds[tag]
+        if tag in run.profile.overrides or not isinstance(elem.value, str):
+            continue
+        value = " ".join(elem.value.split()).casefold()
+        if any(name in value or (len(value) >= 4 and value in name) for name in institution):
+            run.report.record(rule.keyword, HANDLERS["D"](ds, elem, run, rule.keyword, None))
+
+
 def _remove_orphaned_conditionals(ds: Dataset, run: Run) -> None:
     """Keep conditional attributes consistent after emptying what they depend on (e.g. Responsible Person Role)."""
     for keyword, depends_on in run.policy.remove_when_emptied.items():
@@ -377,7 +411,9 @@ def deidentify_dataset(ds: Dataset, profile: Profile, keyring: Keyring, *, ident
     run = Run(table=table, profile=profile, keyring=keyring, policy=load_policy(),
               clean_text=clean_text or make_cleaner(identity), days=days, report=report,
               keep_tags=frozenset(keep_tags), content_codes=tuple(content_codes))
+    institution = _institution_values(ds)
     _walk(ds, run, "", None)
+    _device_values_naming_the_institution(ds, run, institution)
     _remove_orphaned_conditionals(ds, run)
     _deidentify_file_meta(ds, run)
     add_deidentification_marks(ds, run)
