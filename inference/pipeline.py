@@ -298,14 +298,18 @@ def process_file(path: Path, source: str, ctx: Context, version: str | None = No
         textdeid = TextDeidentifier(identity, ctx.keyring)
 
         t = time.perf_counter()
+        # the input's method codes describe an earlier process and may be false now: the header engine writes
+        # what this run did (a stale 113101 must not survive on an object whose pixels we did not clean)
+        ds.pop("DeidentificationMethodCodeSequence", None)
         report = _content_handler(result.handler, ds, identity, textdeid, ctx, result)
         result.timings["content"] = time.perf_counter() - t
 
         t = time.perf_counter()
         from .header import deidentify_dataset
-        from .documents import keep_tags
+        from .documents import keep_tags, method_codes
         header_report = deidentify_dataset(ds, ctx.profile, ctx.keyring, identity=identity,
-                                           clean_text=textdeid.scrub, keep_tags=keep_tags(result.handler))
+                                           clean_text=textdeid.scrub, keep_tags=keep_tags(result.handler),
+                                           content_codes=method_codes(result.handler))
         result.actions["header"] = report_dict(header_report)
         if version:
             ds.SOPInstanceUID = versioned_uid(ctx.keyring, original_sop_uid, version)

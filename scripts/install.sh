@@ -17,7 +17,7 @@ apt_install() {  # install Debian packages only when missing (fast on a warm mac
 }
 
 system_packages() {
-  apt_install dicom3tools orthanc orthanc-dicomweb \
+  apt_install dicom3tools dcmtk orthanc orthanc-dicomweb postgresql \
     tesseract-ocr tesseract-ocr-lit tesseract-ocr-eng \
     fonts-dejavu-core fonts-liberation2 fonts-noto-core fonts-noto-mono fonts-freefont-ttf \
     fonts-terminus fonts-terminus-otb fonts-jetbrains-mono fonts-dejavu-extra fonts-urw-base35 \
@@ -25,6 +25,8 @@ system_packages() {
     fonts-hack fonts-dosis fonts-comfortaa fonts-jura \
     patchelf curl \
     chromium  # curl: scripts/orthanc.sh readiness check; chromium: audit HTML report screenshot test
+  # dcmtk: dcmdjpeg decodes the JPEG DCT files pydicom's plugins cannot (12-bit extended, progressive).
+  # postgresql: the catalogue tests start a throw-away server (tests/postgres_fixture.py); no service is used.
   # Fonts (2nd-4th lines): synth draws from every font that covers Lithuanian; the 3rd and 4th lines bring real
   # Thin/ExtraLight/Light weights (gen 5's hard examples, models/MODEL_CARD.md).
 }

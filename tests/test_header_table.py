@@ -98,6 +98,8 @@ def profile_for(columns: tuple[str, ...] | None) -> Profile:
 
 def expected_code(row: dict, columns: tuple[str, ...] | None) -> str:
     picked = {row[c] for c in columns or () if row.get(c)}
+    if row["vr"] in ("DA", "DT", "TM") and "rtnLongModifDatesOpt" in (columns or ()) and row.get("rtnLongModifDatesOpt") == "C":
+        return "C"   # dates are shifted with all the others even when another option retains them (issue 20)
     return "K" if "K" in picked else "C" if "C" in picked else row["basicProfile"]
 
 

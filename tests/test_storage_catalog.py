@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 from inference.storage.catalog import Catalog, CatalogError, QueryFilter, add_rows, build_catalog, export_rows
 from inference.storage.catalog import main as catalog_main
 from inference.storage.records import CatalogRecord
+from postgres_fixture import fresh_database, postgres_url  # noqa: F401 - postgres_url is a fixture
 from storage_fixtures import make_output_tree
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,9 +25,16 @@ def tree(tmp_path_factory, shared_dicom):
     return make_output_tree(tmp_path_factory.mktemp("catalog") / "OUTPUT", shared_dicom)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request, tmp_path):
+    """A fresh, empty catalogue location: an SQLite file, or a new database on a real PostgreSQL server."""
+    if request.param == "sqlite":
+        return tmp_path / "catalog.sqlite"
+    return fresh_database(request.getfixturevalue("postgres_url"))
+
+
 @pytest.fixture()
-def built(tree, tmp_path):
-    db = tmp_path / "catalog.sqlite"
+def built(tree, db):
     report = build_catalog(tree.root, db)
     assert report.orphans == []
     return db
@@ -81,26 +88,26 @@ def test_rerun_is_idempotent_and_keeps_pipeline_facts(tree, built):
     again = build_catalog(tree.root, built)           # a later build must not blank what only the pipeline knew
     assert again.frames == tree.frame_count
     assert cat.count() == tree.frame_count
-    with sqlite3.connect(built) as con:
-        assert con.execute("select count(*), count(distinct instance_uid || '/' || frame) from jpeg_frames"
-                           ).fetchone() == (9, 9)
+    from sqlalchemy import text
+    with cat.engine.connect() as con:
+        assert tuple(con.execute(text("select count(*), count(distinct instance_uid || '/' || frame) from jpeg_frames")
+                                 ).one()) == (9, 9)
     passed = cat.query(QueryFilter(qa_statuses=("pass",)))
     assert [(r["instance_uid"], r["redaction_boxes"], r["model_version"]) for r in passed] == [
         (w.instance_uid, 2, "detector-v1")]
 
 
-def test_pipeline_rows_are_checked(tree, tmp_path):
+def test_pipeline_rows_are_checked(tree, db):
     w = tree.of(modality="MR")[0]
     row = {"patient_id": w.patient_id, "study_uid": w.study_uid, "series_uid": w.series_uid,
            "instance_uid": w.instance_uid, "frame": 0, "jpg_path": "jpg/nowhere_f0001.jpg"}
     with pytest.raises(CatalogError, match="missing"):
-        add_rows(tmp_path / "c.sqlite", [row], tree.root)
+        add_rows(db, [row], tree.root)
     with pytest.raises(ValueError, match="unknown catalogue field"):
         CatalogRecord.from_dict({**row, "PatientName": "x"})
 
 
-def test_prune_removes_rows_of_deleted_frames(tree, tmp_path):
-    db = tmp_path / "c.sqlite"
+def test_prune_removes_rows_of_deleted_frames(tree, db):
     stale = CatalogRecord(instance_uid="2.25.1", frame=0, patient_id="P", study_uid="2.25.2", series_uid="2.25.3",
                           jpg_path="jpg/P/2.25.2/2.25.3/2.25.1_f0001.jpg")
     Catalog(db).upsert([stale])
@@ -108,11 +115,11 @@ def test_prune_removes_rows_of_deleted_frames(tree, tmp_path):
     assert report.pruned == 1 and Catalog(db).count() == tree.frame_count
 
 
-def test_orphan_jpeg_is_reported(tmp_path):
+def test_orphan_jpeg_is_reported(tmp_path, db):
     jpg = tmp_path / "OUT" / "jpg" / "P" / "S" / "R" / "2.25.9_f0001.jpg"
     jpg.parent.mkdir(parents=True)
     jpg.write_bytes(b"not really a jpeg")
-    report = build_catalog(tmp_path / "OUT", tmp_path / "c.sqlite")
+    report = build_catalog(tmp_path / "OUT", db)
     assert report.orphans == ["jpg/P/S/R/2.25.9_f0001.jpg"] and report.frames == 0
 
 
@@ -127,8 +134,7 @@ def test_export_parquet_and_csv(tree, built, tmp_path):
         export_rows(rows, tmp_path / "us.xlsx")
 
 
-def test_cli_build_and_query(tree, tmp_path, capsys):
-    db = tmp_path / "cli.sqlite"
+def test_cli_build_and_query(tree, tmp_path, db, capsys):
     r = subprocess.run([sys.executable, "-m", "inference.storage.catalog", "build", str(tree.root), "--db", str(db)],
                        cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0 and "9 frames catalogued" in r.stderr, r.stderr
@@ -144,7 +150,7 @@ def test_cli_build_and_query(tree, tmp_path, capsys):
 
 
 def test_postgresql_upsert_statement_is_keyed_and_keeps_pipeline_facts():
-    """No PostgreSQL server in CI: check the SQL that a site's server would get."""
+    """The SQL a PostgreSQL server gets (the [postgresql] tests run it against a real one)."""
     from sqlalchemy.dialects import postgresql
 
     from inference.storage.catalog import upsert_statement
@@ -155,11 +161,10 @@ def test_postgresql_upsert_statement_is_keyed_and_keeps_pipeline_facts():
     assert upsert_statement("mssql") is None
 
 
-def test_generic_fallback_upsert_is_idempotent(tree, tmp_path, monkeypatch):
+def test_generic_fallback_upsert_is_idempotent(tree, db, monkeypatch):
     """Databases without ON CONFLICT take the update-then-insert path; it must not duplicate either."""
     import inference.storage.catalog as catalog
     monkeypatch.setattr(catalog, "upsert_statement", lambda dialect: None)
-    db = tmp_path / "generic.sqlite"
     for _ in range(2):
         assert build_catalog(tree.root, db).frames == tree.frame_count
     assert Catalog(db).count() == tree.frame_count

@@ -11,6 +11,17 @@ class DocumentError(ValueError):
     """The object's content cannot be fully de-identified: the pipeline quarantines it with this reason."""
 
 
+# CID 7050 codes a content handler earns by what it did (the header engine writes them; 113101 Clean Pixel Data
+# comes from the pixel stage itself).
+CLEAN_STRUCTURED_CONTENT = ("113104", "Clean Structured Content Option")
+
+
+def method_codes(handler: str) -> tuple[tuple[str, str], ...]:
+    """DeidentificationMethodCodeSequence codes for what the content handler ``handler`` did (SR: its content
+    tree was cleaned); the pipeline passes them as ``deidentify_dataset(..., content_codes=...)``."""
+    return (CLEAN_STRUCTURED_CONTENT,) if handler == "sr" else ()
+
+
 def keep_tags(handler: str) -> frozenset[int]:
     """The ``keep_tags`` the header engine needs after the content handler ``handler`` ran (empty for others)."""
     if handler == "sr":

@@ -3,9 +3,12 @@
 Why rasterise instead of editing the PDF: personal data can sit in the text layer, in drawing operators, in
 images, in metadata, attachments and scripts; redacting each in place is fragile and hard to prove. Here each
 page is rendered with pdfium, the boxes of every identifier found in the text layer (TextDeidentifier on the
-page text, mapped to character boxes) and every box of the pixel text detector (when given) are painted over,
-and a new image-only PDF is written: no text layer, no metadata, no attachments, no JavaScript can survive.
-The result is checked before it is accepted (fail closed).
+page text, mapped to character boxes; characters without a readable Unicode value count as identifiers) are
+painted over, and so is every box the pixel text detector (when given) finds on the page rendered WITHOUT its
+text objects: text that is drawn but not in the text layer (scans, logos, vector outlines). Text-layer text
+is judged by what it says, so the report body stays readable (the detector on the full page blanked every
+line: one black page). A new image-only PDF is written: no text layer, no metadata, no attachments, no
+JavaScript can survive. The result is checked before it is accepted (fail closed).
 """
 from __future__ import annotations
 
@@ -98,33 +101,61 @@ def redact_pdf(data: bytes, textdeid: TextDeidentifier, detector: Any = None,
     scale = min(options.dpi / 72.0, (options.max_pixels / max(largest, 1.0)) ** 0.5)
     images: list[Image.Image] = []
     found = detected = empty_pages = 0
+    bare_doc = pdfium.PdfDocument(data) if detector is not None else None   # pages without their text objects
     for i in range(n_pages):
         page = doc[i]
         # annotations and form fields are not drawn: their text is not in the text layer, so it could not be
         # located; leaving them out removes them (a report's content lives in the page itself)
-        image = page.render(scale=scale, may_draw_forms=False, draw_annots=False).to_pil().convert("RGB")
+        image = _render(page, scale)
         text_boxes, n_chars = _identifier_boxes(page, image.size, textdeid)
         if n_chars == 0:
             empty_pages += 1
         boxes = list(text_boxes)
         found += len(text_boxes)
-        if detector is not None:
-            det = np.asarray(detector.detect(np.asarray(image)), dtype=np.float32).reshape(-1, 5)
+        if bare_doc is not None:
+            bare = _render(_without_text_objects(bare_doc[i]), scale)
+            if bare.size != image.size:
+                raise DocumentError(f"PDF page {i + 1} renders at two sizes")
+            det = np.asarray(detector.detect(np.asarray(bare)), dtype=np.float32).reshape(-1, 5)
             boxes += [tuple(b[:4]) for b in det]
             detected += len(det)
         _paint(image, boxes, options)
         images.append(image)
         page.close()
     doc.close()
+    if bare_doc is not None:
+        bare_doc.close()
     if empty_pages and detector is None:
         raise DocumentError(f"{empty_pages} PDF page(s) without a text layer and no pixel detector: drawn text "
                             "cannot be found")
     out = images_to_pdf(images, scale * 72.0)
     verify_clean_pdf(out)
     actions = [f"pdf: {n_pages} page(s) rasterised at {scale * 72:.0f} dpi, {found} text-layer identifier box(es)"
-               f" and {detected} detector box(es) painted, rebuilt image-only (no text layer, metadata, "
-               "attachments or scripts)"]
+               f" and {detected} detector box(es) of drawn text outside the text layer painted, rebuilt image-only"
+               " (no text layer, metadata, attachments or scripts)"]
     return out, actions
+
+
+def _render(page: Any, scale: float) -> Image.Image:
+    return page.render(scale=scale, may_draw_forms=False, draw_annots=False).to_pil().convert("RGB")
+
+
+def _without_text_objects(page: Any) -> Any:
+    """The page with every text object removed (in memory): what remains drawn is text the text layer cannot
+    tell us about (images, paths), for the pixel detector. Text objects inside form XObjects are not removed:
+    the detector then sees them too (more painted, never less)."""
+    import pypdfium2.raw as raw
+
+    for obj in list(page.get_objects(max_depth=1)):
+        if obj.type == raw.FPDF_PAGEOBJ_TEXT:
+            page.remove_obj(obj)
+    return page
+
+
+def _unreadable(ch: str) -> bool:
+    """A character the text layer cannot tell: no Unicode mapping (U+FFFD, NUL, private use, controls)."""
+    code = ord(ch)
+    return ch == "\ufffd" or 0xE000 <= code <= 0xF8FF or (code < 32 and ch not in "\r\n\t")
 
 
 def _identifier_boxes(page: Any, size: tuple[int, int], textdeid: TextDeidentifier
@@ -137,9 +168,11 @@ def _identifier_boxes(page: Any, size: tuple[int, int], textdeid: TextDeidentifi
             return [], 0
         text = textpage.get_text_range(0, n)
         boxes = []
-        for span in textdeid.find(text):
+        spans = [(s.start, s.end) for s in textdeid.find(text)]
+        spans += [(ci, ci + 1) for ci, ch in enumerate(text[:n]) if _unreadable(ch)]
+        for start, end in spans:
             line: list[tuple[float, float, float, float]] = []
-            for ci in range(span.start, min(span.end, n)):
+            for ci in range(start, min(end, n)):
                 if text[ci].isspace():
                     continue
                 l, b, r, t = textpage.get_charbox(ci)

@@ -15,7 +15,7 @@ REPLACEMENT = "***"
 # Lithuanian personal code (asmens kodas): G YYMMDD NNN C, first digit 1-6 = century and sex.
 ASMENS_KODAS = re.compile(r"(?<!\d)[1-6]\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{4}(?!\d)")
 
-TextCleaner = Callable[[str], str]
+TextCleaner = Callable[..., str]  # (text, max_len: int | None = None, vr: str | None = None) -> cleaned text
 
 
 def asmens_kodas_valid(code: str) -> bool:
@@ -44,8 +44,9 @@ def make_cleaner(identity: Identity) -> TextCleaner:
     check digit or not: a mistyped code still identifies."""
     pattern = token_pattern(identity.tokens())
 
-    def clean(text: str) -> str:
+    def clean(text: str, max_len: int | None = None, vr: str | None = None) -> str:
         out = ASMENS_KODAS.sub(REPLACEMENT, text)
-        return pattern.sub(REPLACEMENT, out) if pattern else out
+        out = pattern.sub(REPLACEMENT, out) if pattern else out
+        return out[:max_len] if max_len else out
 
     return clean

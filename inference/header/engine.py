@@ -25,7 +25,7 @@ from .clean import make_cleaner
 from .handlers import HANDLERS, fixed_value, remap_uid
 from .profile import Profile
 from .table import REPEATING_GROUPS, Table, load_table
-from .values import DATE_VRS, TEXT_VRS
+from .values import DATE_VRS, MAX_CHARS, TEXT_VRS, fit_text
 
 POLICY_PATH = Path(__file__).resolve().parent / "data" / "policy.json"
 CODING_SCHEME = "DCM"
@@ -94,14 +94,20 @@ class Run:
     profile: Profile
     keyring: Keyring
     policy: Policy
-    clean_text: Callable[[str], str]
+    clean_text: Callable[..., str]  # (text, max_len=, vr=) -> text (clean.TextCleaner)
     days: int | None  # date offset when the modified-dates option is on
     report: HeaderReport
     keep_tags: frozenset[int] = frozenset()
+    content_codes: tuple[tuple[str, str], ...] = ()  # CID 7050 codes earned by the content handlers
     dates_shifted: int = 0
 
     def walk(self, ds: Dataset, path: str, mode: str | None) -> None:
         _walk(ds, self, path, mode)
+
+    def text_cleaner(self, vr: str) -> Callable[[str], str]:
+        """clean_text for one value of this VR: told the VR and its maximum length, and held to that length."""
+        limit = MAX_CHARS.get(vr)
+        return lambda text: fit_text(self.clean_text(text, max_len=limit, vr=vr), vr)
 
     def walk_sequence(self, elem: DataElement, path: str, mode: str | None) -> None:
         for i, item in enumerate(elem.value or []):
@@ -283,6 +289,40 @@ def _drop_unused_private_creators(ds: Dataset, creators: list[int], run: Run, pa
         run.report.record(path + tag_text(tag), "K" if used else "X")
 
 
+INSTITUTION_KEYWORDS = ("InstitutionName", "InstitutionAddress", "InstitutionalDepartmentName")
+DEVICE_ID_COLUMN = "rtnDevIdOpt"
+INSTITUTION_ID_COLUMN = "rtnInstIdOpt"
+
+
+def _institution_values(ds: Dataset) -> list[str]:
+    """The original institution name/address/department (folded, >= 4 characters), read before the walk."""
+    values = []
+    for kw in INSTITUTION_KEYWORDS:
+        value = " ".join(str(ds.get(kw, "") or "").split()).casefold()
+        if len(value) >= 4:
+            values.append(value)
+    return values
+
+
+def _device_values_naming_the_institution(ds: Dataset, run: Run, institution: list[str]) -> None:
+    """Retain Device Identity keeps StationName & co. verbatim; a device value that holds the institution's
+    name (StationName = InstitutionName is common) is replaced by a dummy when the institution is not retained.
+
+    WHY: the option retains the device, not the hospital: keeping the name there undoes the institution's removal.
+    """
+    if not institution or DEVICE_ID_COLUMN not in run.profile.columns or INSTITUTION_ID_COLUMN in run.profile.columns:
+        return
+    for tag, rule in run.table.rules.items():
+        if rule.options.get(DEVICE_ID_COLUMN) != "K" or rule.vr not in TEXT_VRS or tag not in ds:
+            continue
+        elem = ds[tag]
+        if tag in run.profile.overrides or not isinstance(elem.value, str):
+            continue
+        value = " ".join(elem.value.split()).casefold()
+        if any(name in value or (len(value) >= 4 and value in name) for name in institution):
+            run.report.record(rule.keyword, HANDLERS["D"](ds, elem, run, rule.keyword, None))
+
+
 def _remove_orphaned_conditionals(ds: Dataset, run: Run) -> None:
     """Keep conditional attributes consistent after emptying what they depend on (e.g. Responsible Person Role)."""
     for keyword, depends_on in run.policy.remove_when_emptied.items():
@@ -326,22 +366,32 @@ def _code_item(value: str, meaning: str) -> Dataset:
     return item
 
 
+# Codes a content stage of this run writes into the sequence itself before the header engine runs.
+CONTENT_STAGE_CODES = frozenset({"113101"})  # Clean Pixel Data (inference.pixels)
+
+
 def add_deidentification_marks(ds: Dataset, run: Run) -> None:
     """PatientIdentityRemoved, DeidentificationMethod(+CodeSequence), LongitudinalTemporalInformationModified.
-    Items already in the sequence (e.g. 113101 from the pixel module) are kept."""
-    codes = _method_codes(run.profile, run.table)
+
+    The code sequence says what THIS run did: the profile's options, the content handlers' codes
+    (run.content_codes) and 113101 from the pixel stage. Anything else already there came with the input and
+    may be false now (an input's "Retain Patient Characteristics" after PatientSex was emptied): dropped. The
+    pipeline removes the input's sequence before the content stages, so an input's 113101 is not kept either."""
+    codes = _method_codes(run.profile, run.table) + list(run.content_codes)
     ds.PatientIdentityRemoved = "YES"
     ds.DeidentificationMethod = ["medanon", f"PS3.15 E.1-1 profile {run.profile.name}"[:64]]
-    existing = list(ds.get("DeidentificationMethodCodeSequence", None) or [])
+    existing = [i for i in ds.get("DeidentificationMethodCodeSequence", None) or []
+                if str(i.get("CodeValue", "")) in CONTENT_STAGE_CODES and str(i.get("CodingSchemeDesignator")) == "DCM"]
     have = {str(i.get("CodeValue", "")) for i in existing}
-    ds.DeidentificationMethodCodeSequence = Sequence(existing + [_code_item(v, m) for v, m in codes if v not in have])
+    new = [_code_item(v, m) for v, m in dict(codes).items() if v not in have]
+    ds.DeidentificationMethodCodeSequence = Sequence(existing + new)
     if run.days is not None:
         ds.LongitudinalTemporalInformationModified = "MODIFIED"
     elif run.profile.has("retain_longitudinal_full_dates"):
         ds.LongitudinalTemporalInformationModified = "UNMODIFIED"
     else:
         ds.LongitudinalTemporalInformationModified = "REMOVED"
-    run.report.method_codes = [v for v, _ in codes]
+    run.report.method_codes = [v for v, _ in dict(codes).items()]
 
 
 DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
@@ -354,14 +404,17 @@ def is_directory(ds: Dataset) -> bool:
 
 
 def deidentify_dataset(ds: Dataset, profile: Profile, keyring: Keyring, *, identity: Identity | None = None,
-                       clean_text: Callable[[str], str] | None = None,
-                       keep_tags: frozenset[int] = frozenset()) -> HeaderReport:
+                       clean_text: Callable[..., str] | None = None,
+                       keep_tags: frozenset[int] = frozenset(),
+                       content_codes: tuple[tuple[str, str], ...] = ()) -> HeaderReport:
     """De-identify `ds` in place per PS3.15 Table E.1-1 and `profile`; return what was done.
 
     identity: the original values (read here if not given) - used to scrub kept free text.
-    clean_text: a text de-identifier for C actions (default: exact identity values + asmens kodas).
+    clean_text: a text de-identifier for C actions (default: exact identity values + asmens kodas), called as
+    clean_text(text, max_len=, vr=) (clean.TextCleaner; TextDeidentifier.scrub fits).
     keep_tags: attributes a content handler has already cleaned (e.g. EncapsulatedDocument after the PDF
     handler, ContentSequence after the SR handler): kept (sequences still walked for UIDs, dates, names).
+    content_codes: (code value, meaning) of what the content handlers did (documents.method_codes).
     Raises HeaderError when an element cannot be handled: the file must then be quarantined.
     """
     if is_directory(ds):
@@ -379,8 +432,10 @@ def deidentify_dataset(ds: Dataset, profile: Profile, keyring: Keyring, *, ident
     days = keyring.date_offset_days(identity.patient_key) if profile.shifts_dates else None
     run = Run(table=table, profile=profile, keyring=keyring, policy=load_policy(),
               clean_text=clean_text or make_cleaner(identity), days=days, report=report,
-              keep_tags=frozenset(keep_tags))
+              keep_tags=frozenset(keep_tags), content_codes=tuple(content_codes))
+    institution = _institution_values(ds)
     _walk(ds, run, "", None)
+    _device_values_naming_the_institution(ds, run, institution)
     _remove_orphaned_conditionals(ds, run)
     _deidentify_file_meta(ds, run)
     add_deidentification_marks(ds, run)

@@ -61,7 +61,7 @@ def keep_scrubbed(ds: Dataset, elem: DataElement, run: Run, path: str, mode: str
     identifying values and personal codes: they must not survive anywhere (issue 2, header PHI)."""
     if elem.VR in TEXT_VRS and not _empty(elem):
         before = elem.value
-        _map_values(elem, run.clean_text)
+        _map_values(elem, run.text_cleaner(elem.VR))
         if str(elem.value) != str(before):
             return "C"
         return "K"
@@ -126,7 +126,7 @@ def clean(ds: Dataset, elem: DataElement, run: Run, path: str, mode: str | None)
     if vr == "TM":
         return "K" if run.days is not None else dummy(ds, elem, run, path, mode)
     if vr in TEXT_VRS:
-        _map_values(elem, run.clean_text)
+        _map_values(elem, run.text_cleaner(vr))
         return "C"
     if vr == "AE":
         return pseudonym(ds, elem, run, path, mode)

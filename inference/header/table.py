@@ -11,7 +11,8 @@ from functools import lru_cache
 from pathlib import Path
 
 TABLE_PATH = Path(__file__).resolve().parent / "data" / "ps315_table_e1_1.json"
-REPEATING_GROUPS = (0x5000, 0x6000)  # curves (50xx) and overlays (60xx): even groups 0xgg00..0xgg1E
+REPEATING_GROUPS = (0x5000, 0x6000)
+MODIFIED_DATES_COLUMN = "rtnLongModifDatesOpt"  # curves (50xx) and overlays (60xx): even groups 0xgg00..0xgg1E
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,10 @@ class Rule:
         """The single action (X, Z, D, K, C, U, U*) for the enabled option columns.
 
         Option columns override the Basic Profile; when several enabled options name this row,
-        K (retain) wins over C (clean), since an option that retains is the more specific choice.
+        K (retain) wins over C (clean), since an option that retains is the more specific choice, except
+        for dates and times under Modified Dates: they are shifted (C) with all the others even when another
+        option retains them (Retain Device Identity kept DateOfLastCalibration unshifted beside shifted study
+        dates, which gives the offset away).
         """
         code = self.select(columns)
         return compound.get(code, code)
@@ -37,6 +41,9 @@ class Rule:
     def select(self, columns: frozenset[str]) -> str:
         """The code of the column that applies (maybe compound, e.g. X/Z/D), before resolution."""
         picked = {self.options[c] for c in columns if c in self.options}
+        if self.vr in ("DA", "DT", "TM") and self.options.get(MODIFIED_DATES_COLUMN) == "C" \
+                and MODIFIED_DATES_COLUMN in columns:
+            return "C"
         return "K" if "K" in picked else "C" if "C" in picked else self.basic
 
 

@@ -18,6 +18,17 @@ FIXED_DUMMY = {
 }
 TEXT_VRS = {"LO", "SH", "LT", "ST", "UT", "UC", "PN"}  # free text / names: replaced by keyed pseudonyms
 DATE_VRS = {"DA", "DT"}
+# Maximum value length in characters per text VR (PS3.5 Table 6.2-1; PN: per component group). UC, UT: unlimited.
+MAX_CHARS = {"AE": 16, "CS": 16, "SH": 16, "LO": 64, "ST": 1024, "LT": 10240, "PN": 64}
+
+
+def fit_text(value: str, vr: str) -> str:
+    """A cleaned text value cut to its VR's maximum length (a replacement may be longer than what it replaced);
+    a value of a multi-valued VR never gets a backslash (the value separator) from a replacement."""
+    if vr not in ("ST", "LT", "UT"):
+        value = value.replace("\\", " ")
+    limit = MAX_CHARS.get(vr)
+    return value[:limit] if limit else value
 
 
 def dummy_value(vr: str, original: str, keyword: str, pseudonym) -> object:

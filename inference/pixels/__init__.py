@@ -211,7 +211,7 @@ def redact_dataset(ds: Dataset, detector: Detector, options: PixelOptions | None
     _set_clean_pixel_attributes(ds)
     return PixelReport(
         n_frames=n_frames, transfer_syntax_in=syntax_in, transfer_syntax_out=plan.transfer_syntax,
-        photometric_in=photometric_in, photometric_out=photometric, boxes_per_frame=planned,
+        photometric_in=photometric_in, photometric_out=plan.photometric, boxes_per_frame=planned,
         detected_per_frame=counts, static_boxes=static, detector_calls=calls, frames_reused=reused,
         us_regions_applied=mask is not None, overlays_removed=overlays, graphic_annotations_removed=graphics,
         lossy=plan.input_lossy or plan.new_lossy_method is not None, _ds=ds, _params=params,

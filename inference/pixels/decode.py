@@ -5,21 +5,39 @@ iterate frames, so memory stays at one decoded frame plus the (compressed) input
 WHY native values: redaction is written back into what the device stored, not into a display
 rendering. The only conversions are the ones the output cannot avoid (documented in README.md):
 sub-sampled or lossy colour (YBR_FULL_422, YBR_ICT, YBR_RCT, lossy YBR_FULL) is decoded to RGB.
+WHY dcmdjpeg: no pydicom plugin decodes 12-bit JPEG Extended with every encoder's tables, nor JPEG spectral
+selection / progressive (processes 6-12); dcmtk's libijg12 does. It runs as a bounded subprocess (a native crash
+on hostile data costs only this file) on a pixel-only copy in a private temporary folder.
 """
 from __future__ import annotations
 
+import shutil
+import subprocess
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
+import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.pixels import get_decoder
-from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pydicom.uid import (
+    UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian, JPEGBaseline8Bit, JPEGExtended12Bit,
+    SecondaryCaptureImageStorage, generate_uid,
+)
 
 from inference.pixels.errors import PixelError
 from inference.pixels.policy import syntax_rule
 
 # Colour spaces kept as stored when the input is lossless; everything else becomes RGB.
 _KEPT_PHOTOMETRIC = {"MONOCHROME1", "MONOCHROME2", "PALETTE COLOR", "RGB"}
+# JPEG DCT syntaxes (baseline, extended 12-bit, spectral selection, full progression) dcmdjpeg decodes when
+# pydicom's plugins cannot.
+DCMDJPEG_SYNTAXES = {JPEGBaseline8Bit, JPEGExtended12Bit, UID("1.2.840.10008.1.2.4.53"), UID("1.2.840.10008.1.2.4.55")}
+DCMDJPEG_TIMEOUT_S = 300
+# What dcmdjpeg needs to decode, and all it gets (no patient attributes on disk).
+_PIXEL_KEYWORDS = ("SOPClassUID", "Rows", "Columns", "SamplesPerPixel", "PhotometricInterpretation", "BitsAllocated",
+                   "BitsStored", "HighBit", "PixelRepresentation", "PlanarConfiguration", "NumberOfFrames")
 
 
 def transfer_syntax(ds: Dataset) -> UID:
@@ -92,14 +110,76 @@ def iter_frames(ds: Dataset) -> Iterator[np.ndarray]:
     bits_stored = int(ds.get("BitsStored", ds.get("BitsAllocated", 8)))
     signed = int(ds.get("PixelRepresentation", 0)) == 1
     try:
-        decoder = get_decoder(uid)
+        source, decoder = ds, _pydicom_decoder(uid)
         # as_array(index=i) rather than iter_array: pydicom 3.0.2's iter_array fails on
         # JPEG-LS/J2K sign correction ("output array is read-only"); as_array does not.
         for index in range(frame_count(ds)):
-            arr, _meta = decoder.as_array(ds, index=index, as_rgb=as_rgb)
+            try:
+                if decoder is None:
+                    raise NotImplementedError(f"no pydicom decoder for {uid.name}")
+                arr, _meta = decoder.as_array(source, index=index, as_rgb=as_rgb)
+            except Exception as exc:
+                if index > 0 or source is not ds or uid not in DCMDJPEG_SYNTAXES:
+                    raise
+                source, decoder = decompress_with_dcmdjpeg(ds, as_rgb, exc), get_decoder(ExplicitVRLittleEndian)
+                arr, _meta = decoder.as_array(source, index=index, as_rgb=as_rgb)
             frame = np.array(arr, copy=True, order="C")
             yield _mask_to_bits_stored(frame, bits_stored, signed)
     except PixelError:
         raise
     except Exception as exc:  # every backend failure is a decode failure: quarantine
         raise PixelError(f"cannot decode {uid.name}: {type(exc).__name__}: {exc}") from exc
+
+
+def _pydicom_decoder(uid: UID):
+    """pydicom's decoder for the syntax, None when it has none (JPEG processes 6-12)."""
+    try:
+        return get_decoder(uid)
+    except NotImplementedError:
+        if uid in DCMDJPEG_SYNTAXES:
+            return None
+        raise
+
+
+def decompress_with_dcmdjpeg(ds: Dataset, as_rgb: bool, first_error: Exception) -> Dataset:
+    """ds's JPEG pixel data decoded by dcmtk's dcmdjpeg: a native (Explicit VR LE) dataset with the same geometry.
+
+    Only the image pixel attributes are written, in a private temporary folder removed afterwards. PixelError
+    when dcmdjpeg is missing, fails, runs over DCMDJPEG_TIMEOUT_S, or returns other geometry or colour space.
+    """
+    why = f"{type(first_error).__name__}: {' '.join(str(first_error).split())}"[:300]
+    exe = shutil.which("dcmdjpeg")
+    if exe is None:
+        raise PixelError(f"cannot decode {UID(ds.file_meta.TransferSyntaxUID).name}: {why}; dcmdjpeg (dcmtk) is not "
+                         "installed (scripts/install.sh installs it)")
+    part = Dataset()
+    for keyword in _PIXEL_KEYWORDS:
+        if keyword in ds:
+            part[keyword] = ds[keyword]
+    part.SOPClassUID = ds.get("SOPClassUID", SecondaryCaptureImageStorage)
+    part.SOPInstanceUID = generate_uid()
+    part["PixelData"] = ds["PixelData"]
+    part.file_meta = FileMetaDataset()
+    part.file_meta.TransferSyntaxUID = ds.file_meta.TransferSyntaxUID
+    part.file_meta.MediaStorageSOPClassUID, part.file_meta.MediaStorageSOPInstanceUID = part.SOPClassUID, part.SOPInstanceUID
+    with tempfile.TemporaryDirectory(prefix="medanon-djpeg-") as tmp:
+        src, dst = Path(tmp) / "in.dcm", Path(tmp) / "out.dcm"
+        part.save_as(src, enforce_file_format=True)
+        try:
+            run = subprocess.run([exe, "+cp", "+px", "+te", str(src), str(dst)], capture_output=True, text=True,
+                                 errors="replace", timeout=DCMDJPEG_TIMEOUT_S)
+        except subprocess.TimeoutExpired as exc:
+            raise PixelError(f"cannot decode: dcmdjpeg ran over {DCMDJPEG_TIMEOUT_S} s ({why})") from exc
+        if run.returncode != 0 or not dst.is_file():
+            tail = (run.stderr or run.stdout).strip().splitlines()[-1:] or [f"exit {run.returncode}"]
+            raise PixelError(f"cannot decode: {why}; dcmdjpeg: {tail[0].replace(str(src), 'input')[:200]}")
+        native = pydicom.dcmread(dst)
+    for keyword in ("Rows", "Columns", "SamplesPerPixel", "BitsAllocated", "BitsStored", "PixelRepresentation"):
+        if native.get(keyword) != ds.get(keyword):
+            raise PixelError(f"cannot decode: dcmdjpeg changed {keyword} ({ds.get(keyword)} -> {native.get(keyword)})")
+    if frame_count(native) != frame_count(ds):
+        raise PixelError(f"cannot decode: dcmdjpeg gave {frame_count(native)} frames, header says {frame_count(ds)}")
+    wanted = "RGB" if as_rgb else str(ds.PhotometricInterpretation).strip()
+    if str(native.PhotometricInterpretation).strip() != wanted:
+        raise PixelError(f"cannot decode: dcmdjpeg wrote {native.PhotometricInterpretation}, expected {wanted}")
+    return native

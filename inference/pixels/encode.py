@@ -59,8 +59,21 @@ def plan_output(ds: Dataset, photometric: str, lossy_reencode: bool = False, j2k
     out_uid = UID(output)
     if out_uid not in NATIVE_SYNTAXES and not _has_plugin(out_uid):
         out_uid = ExplicitVRLittleEndian
-    return OutputPlan(str(out_uid), photometric, rule.lossy, rule.method, new_method,
-                      j2k_ratio if new_method else None)
+    return OutputPlan(str(out_uid), _written_photometric(ds, photometric, out_uid), rule.lossy, rule.method,
+                      new_method, j2k_ratio if new_method else None)
+
+
+def _written_photometric(ds: Dataset, decoded: str, out_uid: UID) -> str:
+    """YBR_RCT stays YBR_RCT when re-encoded as JPEG 2000 lossless (the encoder applies the RCT to the
+    decoded RGB frames); everything else is written in the decoded colour space.
+
+    WHY: some IODs (US Image) do not allow RGB with a JPEG 2000 syntax: changing YBR_RCT to RGB made
+    dciodvfy report a new error on real ultrasound files.
+    """
+    stored = str(ds.get("PhotometricInterpretation", "")).strip()
+    if stored == "YBR_RCT" and decoded == "RGB" and out_uid == JPEG2000Lossless:
+        return "YBR_RCT"
+    return decoded
 
 
 def _has_plugin(uid: UID) -> bool:
@@ -139,8 +152,19 @@ class FrameWriter:
         ds.file_meta.TransferSyntaxUID = UID(self.plan.transfer_syntax)
         ds.PhotometricInterpretation = self.plan.photometric
         if int(ds.get("SamplesPerPixel", 1)) > 1:
-            ds.PlanarConfiguration = 0
+            ds.PlanarConfiguration = _written_planar_configuration(ds, self.plan)
         _write_lossy_history(ds, self.plan)
+
+
+def _written_planar_configuration(ds: Dataset, plan: OutputPlan) -> int:
+    """RLE -> RLE keeps the input's PlanarConfiguration; everything else is written colour-by-pixel (0).
+
+    WHY: RLE always stores one segment per sample, whatever the attribute says, so its value is descriptive
+    only; but IODs constrain it (US Image: 1 for YBR_FULL), and changing 1 -> 0 made dciodvfy report a new error.
+    """
+    if UID(plan.transfer_syntax) == RLELossless:  # only ever written for RLE input (policy "same")
+        return int(ds.get("PlanarConfiguration", 0) or 0)
+    return 0
 
 
 def _as_list(value) -> list[str]:

@@ -90,10 +90,13 @@ def find_emails(ft: FoldedText) -> list[Span]:
 
 # ---------------------------------------------------------------------------------------------- addresses
 _WORD = r"[a-z][a-z'\-]+"
+# A number followed by a decimal part or a unit is a measurement, never a house number ('a 1.5 cm lesion').
+_NOT_MEASUREMENT = (r"(?![.,]\d)(?!\s*(?:mm|cm|m|km|ml|l|mg|g|kg|mmhg|%|x|s|ms|min|h|hz|khz|mhz|bpm|mg/ml|"
+                    r"mm/s|cm/s|k/min|mgy|gy|msv|hu|kv|kvp|mas|ma)\b)")
 _STREET_LT = re.compile(
-    rf"\b(?:{_WORD}\s+(?:ir\s+)?){{1,3}}(?:g|gatve|gatves|pr|prospektas|al|aleja|pl|plentas|skg|skersgatvis|a)\.?\s*"
-    r"\d{1,4}[a-z]?(?:\s?[-/]\s?\d{1,4}[a-z]?)?(?!\d)"
-)
+    rf"\b(?:{_WORD}\s+(?:ir\s+)?){{1,3}}(?:(?:g|gatve|gatves|pr|prospektas|al|aleja|pl|plentas|skg|skersgatvis)\.?"
+    r"|a\.)\s*\d{1,4}[a-z]?(?:\s?[-/]\s?\d{1,4}[a-z]?)?(?!\d)" + _NOT_MEASUREMENT
+)  # 'a.' (aikste) only with its dot: 'There is a 1.5 cm lesion' is no square
 _STREET_EN = re.compile(
     rf"\b\d{{1,5}}[a-z]?,?\s+(?:{_WORD}\s+){{1,3}}(?:street|st|road|rd|avenue|ave|lane|ln|drive|boulevard|blvd|way|"
     r"square|sq|place|court|ct)\b\.?"
@@ -123,6 +126,47 @@ def _first_capitalised_start(ft: FoldedText, rx: re.Pattern[str], m: re.Match[st
             return None
         pos += nxt.end()
     return None
+
+
+# Institutions in free text: capitalised words before a kind of care place ('the Redlands Clinic', 'St. Mary
+# Hospital', 'Santaros klinikos', 'Kauno klinikinė ligoninė'); the kind word alone ('the clinic') is no name.
+_INSTITUTION_KIND = (r"(?:clinic|clinics|hospital|infirmary|hospice|sanatorium|(?:medical|health|diagnostic|imaging)\s+"
+                     r"(?:cent(?:er|re)|institute)|klinika|klinikos|klinikose|klinikoje|klinikai|ligonine|ligonines|ligonineje|ligoninei|poliklinika|poliklinikoje|"
+                     r"sanatorija|(?:sveikatos|diagnostikos|medicinos)\s+centras)")
+_INSTITUTION = re.compile(rf"\b((?:[^\W\d_][\w'\-]*\.?\s+){{1,4}}){_INSTITUTION_KIND}\b")
+
+
+def _inside_a_name(ft: FoldedText, base: int, words: list[re.Match[str]], i: int) -> bool:
+    """A lower-case word of 4+ letters inside an institution's name: a capitalised word lies left of it with only
+    such words between ('Vilniaus universiteto ligoninė'); 'the', 'at' end the name."""
+    for j in range(i, -1, -1):
+        if _capitalised(ft, base + words[j].start()):
+            return j < i
+        if len(words[j].group().rstrip(".")) < 4:
+            return False
+    return False
+
+
+def find_institutions(ft: FoldedText) -> list[Span]:
+    """A care place named in free text: its kind word and the words before it, read right to left while they are
+    capitalised ('the Redlands Clinic' -> 'Redlands Clinic'), lower-case words inside the name included
+    (``_inside_a_name``). Nothing when no capitalised word precedes the kind
+    ('Referred by the clinic')."""
+    out = []
+    for m in _INSTITUTION.finditer(ft.folded):
+        words = list(re.finditer(r"[^\W\d_][\w'\-]*\.?", ft.folded[m.start(1):m.end(1)]))
+        start = None
+        for i in range(len(words) - 1, -1, -1):
+            pos = m.start(1) + words[i].start()
+            if _capitalised(ft, pos):
+                start = pos
+                continue
+            if _inside_a_name(ft, m.start(1), words, i):
+                continue
+            break
+        if start is not None:
+            out.append(make_span(ft, start, m.end(), "INSTITUTION"))
+    return out
 
 
 def find_addresses(ft: FoldedText, lexicon: Lexicon) -> list[Span]:
