@@ -34,8 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from inference.pixels.decode import iter_frames  # noqa: E402
-from training.realdata import (SHARED, dicom_sample_split, dicom_views, labelled_files, load_frame,  # noqa: E402
-                               real_frames)
+from training.realdata import dicom_views, labelled_files, load_frame, real_frames, text_free_samples  # noqa: E402
 from training.realeval import RealTally, box_union, changed_mask, summary_line  # noqa: E402
 
 KEY = "real-pixels-benchmark-key-0123456789abcdef"
@@ -71,17 +70,6 @@ def first_frames(path: Path, n: int = 1) -> list[np.ndarray]:
     return out
 
 
-def text_free_dicoms(split: str) -> list[Path]:
-    """Shared DICOM samples marked text-free by eye (inventory), of the split, that decode here."""
-    import csv  # noqa: PLC0415
-
-    inv = SHARED / "data" / "dicom" / "inventory.csv"
-    with inv.open(newline="", encoding="utf-8") as f:
-        rows = [r for r in csv.DictReader(f) if r.get("burned_in_text_visual") == "NO" and r.get("HasPixelData") == "Y"
-                and not r.get("read_error") and "Extended" not in r.get("TransferSyntaxName", "")]
-    return [inv.parent / r["path"] for r in rows if split in ("all", dicom_sample_split(r["path"]))]
-
-
 def build_inputs(split: str, free_limit: int | None, work: Path) -> tuple[dict, dict]:
     """Input folder for the CLI: labelled files (symlinked) and text-free frames/files. Returns
     {input name: (LabelledFile, modality)} and {input name: modality} for the text-free ones."""
@@ -102,7 +90,7 @@ def build_inputs(split: str, free_limit: int | None, work: Path) -> tuple[dict, 
         name = f"free_{k:04d}.dcm"
         frame_dicom(load_frame(fr.path), fr.modality, inp / name)
         free[name] = fr.modality
-    for k, p in enumerate(text_free_dicoms(split)):
+    for k, p in enumerate(text_free_samples(split)):
         name = f"freedcm_{k:03d}.dcm"
         (inp / name).symlink_to(p.resolve())
         free[name] = str(pydicom.dcmread(p, stop_before_pixels=True).get("Modality", "OT"))
