@@ -20,6 +20,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import UID
 
 from .context import FileResult, OutputFile, RunOptions
+from .discover import read_regular
 from .keys import Keyring
 from .objects import classify
 from .outputs import dicom_relpath, media_relpath
@@ -82,11 +83,37 @@ def _declared_syntax(data: bytes) -> str | None:
         return None
 
 
-def read_dataset(data: bytes) -> Dataset:
+def _check_inflated_size(data: bytes, budget_bytes: int) -> None:
+    """A Deflate body is inflated against the budget first: pydicom inflates it whole, so a small deflate
+    bomb would otherwise take all memory. A corrupt or truncated stream is refused here with its reason."""
+    import zlib
+    from pydicom.filereader import _read_file_meta_info
+    fp = io.BytesIO(data[132:])
+    _read_file_meta_info(fp)
+    inflater, step = zlib.decompressobj(-zlib.MAX_WBITS), 1 << 24  # inflated a slice at a time, then dropped
+    size, body = 0, data[132 + fp.tell():]
+    try:
+        for start in range(0, len(body), step):
+            size += len(inflater.decompress(body[start:start + step], step))
+            while inflater.unconsumed_tail and size <= budget_bytes:
+                size += len(inflater.decompress(inflater.unconsumed_tail, step))
+            if size > budget_bytes:
+                raise Quarantined(f"deflated data inflates beyond the decode budget {budget_bytes >> 20} MiB "
+                                  "(--max-decoded-mb): not read")
+        size += len(inflater.flush())
+    except zlib.error as e:
+        raise Quarantined(f"cannot parse DICOM: corrupt or truncated Deflate stream: {e}") from e
+    if not inflater.eof:
+        raise Quarantined("cannot parse DICOM: truncated Deflate stream (no end of stream)")
+
+
+def read_dataset(data: bytes, budget_bytes: int | None = None) -> Dataset:
     """Parse a DICOM file from bytes; files without preamble are accepted, anything unparsable is refused."""
     syntax = _declared_syntax(data)
     if syntax and not UID(syntax).is_transfer_syntax:
         raise Quarantined(f"unsupported transfer syntax {syntax}: not known to this version of pydicom")
+    if syntax == pydicom.uid.DeflatedExplicitVRLittleEndian and budget_bytes is not None:
+        _check_inflated_size(data, budget_bytes)
     has_preamble = len(data) >= 132 and data[128:132] == b"DICM"
     try:
         with warnings.catch_warnings():
@@ -256,8 +283,16 @@ def process_file(path: Path, source: str, ctx: Context) -> FileResult:
     result = FileResult(source=source, status="quarantined")
     t0 = time.perf_counter()
     try:
-        data = Path(path).read_bytes()
-        ds = read_dataset(data)
+        data = read_regular(Path(path))  # a regular file, read to its size: never a FIFO or a device
+        budget = ctx.options.max_decoded_mb << 20
+        ds = read_dataset(data, budget)
+        if "PixelData" in ds:
+            from .pixels.decode import check_decode_budget
+            from .pixels.errors import PixelError
+            try:
+                check_decode_budget(ds, budget)
+            except PixelError as e:
+                raise Quarantined(str(e)) from e
         result.timings["read"] = time.perf_counter() - t0
         result.object_type, result.handler = classify(ds)
         if result.handler == "image" and "PixelData" not in ds and "FloatPixelData" not in ds:
@@ -313,7 +348,10 @@ def process_file(path: Path, source: str, ctx: Context) -> FileResult:
         result.status = "written"
     except Quarantined as e:
         result.reason = str(e)
-    except Exception as e:  # anything unexpected is a reason to hold the file back, never to release it
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as e:  # anything unexpected is a reason to hold the file back, never to release it
+        # BaseException: a native library's panic (pyo3 PanicException) is not an Exception subclass
         result.reason = f"{type(e).__name__}: {e}"[:1000]
     finally:
         result.timings["total"] = time.perf_counter() - t0
