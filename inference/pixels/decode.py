@@ -134,7 +134,7 @@ def _jpeg_frame_bytes(data: bytes) -> int | None:
 
 
 def _j2k_frame_bytes(data: bytes) -> int | None:
-    """Decoded size a JPEG 2000 codestream declares in its SIZ marker (None when there is none)."""
+    """Memory a JPEG 2000 codestream's SIZ marker asks the decoder for (None when there is no SIZ)."""
     soc_siz = b"\xff\x4f\xff\x51"
     if data.startswith(soc_siz):
         at = 0
@@ -146,9 +146,8 @@ def _j2k_frame_bytes(data: bytes) -> int | None:
         return None
     x, y, x0, y0 = struct.unpack(">IIII", data[at + 8:at + 24])
     (n_comp,) = struct.unpack(">H", data[at + 40:at + 42])
-    depths = data[at + 42:at + 42 + 3 * n_comp:3]
-    per_pixel = sum(max(1, ((s & 0x7F) + 1 + 7) // 8) for s in depths) or n_comp
-    return max(0, x - x0) * max(0, y - y0) * per_pixel
+    # OpenJPEG decodes every sample into a 32-bit integer, whatever its depth: 4 bytes per sample
+    return max(0, x - x0) * max(0, y - y0) * n_comp * 4
 
 
 def declared_bytes(ds: Dataset) -> int:
