@@ -62,14 +62,15 @@ def read_regular(path: Path) -> bytes:
         return f.read(os.fstat(f.fileno()).st_size)
 
 
-def _meta_only(f: BinaryIO) -> pydicom.Dataset | None:
-    """The file meta group of a Part 10 file, or None when it cannot be read."""
+def _meta_syntax(f: BinaryIO) -> tuple[str, str]:
+    """(Transfer Syntax UID, Media Storage SOP Class UID) of a Part 10 file's meta group; "" when unreadable."""
     from pydicom.filereader import _read_file_meta_info
     try:
         f.seek(132)
-        return _read_file_meta_info(f)
-    except Exception:
-        return None
+        meta = _read_file_meta_info(f)
+        return str(meta.get("TransferSyntaxUID", "")), str(meta.get("MediaStorageSOPClassUID", ""))
+    except Exception:  # values convert lazily: a corrupt VR fails in get(), not in the read
+        return "", ""
 
 
 def sniff(path: Path) -> tuple[str, str]:
@@ -91,11 +92,12 @@ def sniff(path: Path) -> tuple[str, str]:
             return "not-dicom", "too short to be DICOM"
         has_preamble = head[128:132] == b"DICM"
         if has_preamble:
-            meta = _meta_only(f)
-            if meta is not None and str(meta.get("TransferSyntaxUID", "")) == DeflatedExplicitVRLittleEndian:
+            syntax, sop_class = _meta_syntax(f)
+            if syntax == DeflatedExplicitVRLittleEndian:
                 # inflating here would be unbounded: the worker inflates against a budget
-                is_dir = str(meta.get("MediaStorageSOPClassUID", "")) == MEDIA_STORAGE_DIRECTORY
-                return ("dicomdir", "DICOMDIR (a media index, not an instance)") if is_dir else ("dicom", "")
+                if sop_class == MEDIA_STORAGE_DIRECTORY:
+                    return "dicomdir", "DICOMDIR (a media index, not an instance)"
+                return "dicom", ""
         try:
             f.seek(0)
             with warnings.catch_warnings():
@@ -106,6 +108,13 @@ def sniff(path: Path) -> tuple[str, str]:
             if has_preamble:
                 return "dicom", ""  # a damaged DICOM file: let the pipeline quarantine it with the real error
             return "not-dicom", f"not DICOM ({type(e).__name__})"
+        try:  # values are converted lazily: a corrupt one fails here, not in dcmread
+            return _classify(ds, has_preamble)
+        except Exception as e:
+            return ("dicom", "") if has_preamble else ("not-dicom", f"not DICOM ({type(e).__name__})")
+
+
+def _classify(ds: pydicom.Dataset, has_preamble: bool) -> tuple[str, str]:
     meta = getattr(ds, "file_meta", None)
     sop_class = str(ds.get("SOPClassUID", "") or (meta.get("MediaStorageSOPClassUID", "") if meta else ""))
     if sop_class == MEDIA_STORAGE_DIRECTORY or "DirectoryRecordSequence" in ds:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import io
+import re
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from typing import Any, Callable
 
 import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.multival import MultiValue
 from pydicom.uid import UID
 
 from .context import FileResult, OutputFile, RunOptions
@@ -124,9 +126,26 @@ def read_dataset(data: bytes, budget_bytes: int | None = None) -> Dataset:
                 pass
     except Exception as e:
         raise Quarantined(f"cannot parse DICOM: {type(e).__name__}: {e}") from e
+    _check_text_values(ds)
     if "PixelData" in ds:
         _check_pixel_length(ds)
     return ds
+
+
+_TEXT_VRS = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM", "UI", "UC",
+                       "UR", "UT"})
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f]")  # TAB, LF, FF, CR and ESC (ISO 2022) are text
+
+
+def _check_text_values(ds: Dataset) -> None:
+    """A text value holding control bytes means a mis-parsed file: a changed length made one element swallow
+    the following ones, whose values (a patient name) would then pass de-identification as, say, a time."""
+    for elem in ds.iterall():
+        if elem.VR not in _TEXT_VRS or elem.value is None:
+            continue
+        values = elem.value if isinstance(elem.value, (list, tuple, MultiValue)) else [elem.value]
+        if any(_CONTROL.search(str(v).rstrip("\x00 ")) for v in values):
+            raise Quarantined(f"corrupt or mis-parsed file: element {elem.tag} ({elem.VR}) holds binary data")
 
 
 def _check_pixel_length(ds: Dataset) -> None:
