@@ -23,6 +23,7 @@ class RunOptions:
     lossy_reencode: bool = False               # lossy inputs re-encoded lossy instead of written uncompressed
     providers: tuple[str, ...] | None = None   # ONNX Runtime providers; None = CUDA when present, else CPU
     detector_threads: int = 2                  # ONNX Runtime threads per worker process
+    max_decoded_mb: int = 2048                 # decode budget: declared pixel (or inflated) size above it -> quarantine
 
 
 @dataclass

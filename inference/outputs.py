@@ -6,11 +6,11 @@ identify people, so they live in separate folders, by default beside OUTPUT.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import re
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,15 +52,63 @@ def media_relpath(kind: str, dicom_rel: str, frame: int | None = None) -> str:
     raise ValueError(kind)
 
 
+def _write_error(path: Path, e: OSError) -> OutputError:
+    full = " (the disk is full or a file size limit is reached)" if e.errno in (errno.ENOSPC, errno.EFBIG,
+                                                                                errno.EDQUOT) else ""
+    return OutputError(f"cannot write {path}: {e.strerror or e}{full}")
+
+
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same folder, then rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write to a temporary file in the same folder, then rename: readers never see half a file. On any
+    write error (a full disk) the temporary file is removed and OutputError says what happened."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}{TMP_SUFFIX}")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise _write_error(path, e) from e
+
+
+def copy_atomic(source: Path, path: Path) -> None:
+    """Copy a regular input file (bounded, never a FIFO or a device) the way write_atomic writes. OSError
+    when the source cannot be read; OutputError when the copy cannot be written."""
+    from .discover import open_regular
+    with open_regular(source) as src:
+        left = os.fstat(src.fileno()).st_size
+        tmp = path.with_name(f".{path.name}.{os.getpid()}{TMP_SUFFIX}")
+        try:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                f = open(tmp, "wb")
+            except OSError as e:
+                raise _write_error(path, e) from e
+            with f:
+                while left > 0:
+                    chunk = src.read(min(left, 1 << 20))  # an OSError here is the source's
+                    if not chunk:
+                        break
+                    try:
+                        f.write(chunk)
+                    except OSError as e:
+                        raise _write_error(path, e) from e
+                    left -= len(chunk)
+                try:
+                    f.flush()
+                    os.fsync(f.fileno())
+                except OSError as e:
+                    raise _write_error(path, e) from e
+            try:
+                os.replace(tmp, path)
+            except OSError as e:
+                raise _write_error(path, e) from e
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
 
 def remove_stale_temps(root: Path) -> int:
@@ -95,9 +143,12 @@ class AuditTrail:
 
     def append(self, record: dict[str, Any]) -> None:
         record = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), **record}
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
-            f.flush()
+        try:
+            with open(self.path, "a", encoding="utf-8") as f:
+                f.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+                f.flush()
+        except OSError as e:  # a cut line is ignored when read back (records())
+            raise _write_error(self.path, e) from e
 
     def records(self) -> Iterator[dict[str, Any]]:
         if not self.path.exists():
@@ -149,13 +200,21 @@ class Quarantine:
 
     folder: Path
 
-    def add(self, source_path: Path, source: str, reason: str) -> Path:
+    def add(self, source_path: Path, source: str, reason: str) -> str:
+        """Copy the original and write its reason. Returns "" or why the original could not be copied (it
+        vanished or became unreadable after the walk): the reason is still recorded. OutputError when the
+        quarantine folder itself cannot be written."""
         slot = self.folder / hashlib.sha256(source.encode()).hexdigest()[:16]
-        slot.mkdir(parents=True, exist_ok=True)
         target = slot / (source_path.name or "input")
-        if source_path.exists():
-            shutil.copy2(source_path, target)
-        write_atomic(slot / "reason.json", json.dumps(
-            {"source": source, "reason": reason, "time": time.strftime("%Y-%m-%dT%H:%M:%S")},
-            indent=2, ensure_ascii=False).encode())
-        return slot
+        note = ""
+        try:
+            copy_atomic(source_path, target)
+        except OutputError:
+            raise
+        except OSError as e:
+            note = f"original not copied into the quarantine: {e.strerror or e}"
+        record = {"source": source, "reason": reason, "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        if note:
+            record["copy_error"] = note
+        write_atomic(slot / "reason.json", json.dumps(record, indent=2, ensure_ascii=False).encode())
+        return note

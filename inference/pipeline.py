@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import io
+import re
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -17,10 +18,12 @@ from typing import Any, Callable
 
 import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.multival import MultiValue
 from pydicom.uid import UID
 
 from .completeness import Incomplete, check_complete
 from .context import FileResult, OutputFile, RunOptions
+from .discover import read_regular
 from .keys import Keyring
 from .objects import classify, has_pixels
 from .outputs import dicom_relpath, media_relpath
@@ -83,11 +86,37 @@ def _declared_syntax(data: bytes) -> str | None:
         return None
 
 
-def read_dataset(data: bytes) -> Dataset:
+def _check_inflated_size(data: bytes, budget_bytes: int) -> None:
+    """A Deflate body is inflated against the budget first: pydicom inflates it whole, so a small deflate
+    bomb would otherwise take all memory. A corrupt or truncated stream is refused here with its reason."""
+    import zlib
+    from pydicom.filereader import _read_file_meta_info
+    fp = io.BytesIO(data[132:])
+    _read_file_meta_info(fp)
+    inflater, step = zlib.decompressobj(-zlib.MAX_WBITS), 1 << 24  # inflated a slice at a time, then dropped
+    size, body = 0, data[132 + fp.tell():]
+    try:
+        for start in range(0, len(body), step):
+            size += len(inflater.decompress(body[start:start + step], step))
+            while inflater.unconsumed_tail and size <= budget_bytes:
+                size += len(inflater.decompress(inflater.unconsumed_tail, step))
+            if size > budget_bytes:
+                raise Quarantined(f"deflated data inflates beyond the decode budget {budget_bytes >> 20} MiB "
+                                  "(--max-decoded-mb): not read")
+        size += len(inflater.flush())
+    except zlib.error as e:
+        raise Quarantined(f"cannot parse DICOM: corrupt or truncated Deflate stream: {e}") from e
+    if not inflater.eof:
+        raise Quarantined("cannot parse DICOM: truncated Deflate stream (no end of stream)")
+
+
+def read_dataset(data: bytes, budget_bytes: int | None = None) -> Dataset:
     """Parse a DICOM file from bytes; files without preamble are accepted, anything unparsable is refused."""
     syntax = _declared_syntax(data)
     if syntax and not UID(syntax).is_transfer_syntax:
         raise Quarantined(f"unsupported transfer syntax {syntax}: not known to this version of pydicom")
+    if syntax == pydicom.uid.DeflatedExplicitVRLittleEndian and budget_bytes is not None:
+        _check_inflated_size(data, budget_bytes)
     has_preamble = len(data) >= 132 and data[128:132] == b"DICM"
     try:
         with warnings.catch_warnings():
@@ -98,6 +127,7 @@ def read_dataset(data: bytes) -> Dataset:
                 pass
     except Exception as e:
         raise Quarantined(f"cannot parse DICOM: {type(e).__name__}: {e}") from e
+    _check_text_values(ds)
     if "PixelData" in ds:
         _check_pixel_length(ds)
     return ds
@@ -109,6 +139,22 @@ def require_complete(data: bytes) -> None:
         check_complete(data)
     except Incomplete as e:
         raise Quarantined(f"truncated or malformed file: {e}") from e
+
+
+_TEXT_VRS = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM", "UI", "UC",
+                       "UR", "UT"})
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f]")  # TAB, LF, FF, CR and ESC (ISO 2022) are text
+
+
+def _check_text_values(ds: Dataset) -> None:
+    """A text value holding control bytes means a mis-parsed file: a changed length made one element swallow
+    the following ones, whose values (a patient name) would then pass de-identification as, say, a time."""
+    for elem in ds.iterall():
+        if elem.VR not in _TEXT_VRS or elem.value is None:
+            continue
+        values = elem.value if isinstance(elem.value, (list, tuple, MultiValue)) else [elem.value]
+        if any(_CONTROL.search(str(v).rstrip("\x00 ")) for v in values):
+            raise Quarantined(f"corrupt or mis-parsed file: element {elem.tag} ({elem.VR}) holds binary data")
 
 
 def _check_pixel_length(ds: Dataset) -> None:
@@ -274,9 +320,17 @@ def process_file(path: Path, source: str, ctx: Context, version: str | None = No
     result = FileResult(source=source, status="quarantined")
     t0 = time.perf_counter()
     try:
-        data = Path(path).read_bytes()
-        ds = read_dataset(data)
+        data = read_regular(Path(path))  # a regular file, read to its size: never a FIFO or a device
+        budget = ctx.options.max_decoded_mb << 20
+        ds = read_dataset(data, budget)
         require_complete(data)
+        if "PixelData" in ds:
+            from .pixels.decode import check_decode_budget
+            from .pixels.errors import PixelError
+            try:
+                check_decode_budget(ds, budget)
+            except PixelError as e:
+                raise Quarantined(str(e)) from e
         result.timings["read"] = time.perf_counter() - t0
         result.object_type, result.handler = classify(ds)
         if result.handler == "image" and "PixelData" not in ds and "FloatPixelData" not in ds:
@@ -343,7 +397,10 @@ def process_file(path: Path, source: str, ctx: Context, version: str | None = No
         result.status = "written"
     except Quarantined as e:
         result.reason = str(e)
-    except Exception as e:  # anything unexpected is a reason to hold the file back, never to release it
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as e:  # anything unexpected is a reason to hold the file back, never to release it
+        # BaseException: a native library's panic (pyo3 PanicException) is not an Exception subclass
         result.reason = f"{type(e).__name__}: {e}"[:1000]
     finally:
         result.timings["total"] = time.perf_counter() - t0

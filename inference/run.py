@@ -15,7 +15,7 @@ import sys
 import time
 import warnings
 from collections import Counter
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import closing
 from dataclasses import asdict
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -23,12 +23,13 @@ from typing import Callable, Iterable, Iterator
 from tqdm import tqdm
 
 from .context import FORMATS, FileResult, RunOptions
-from .discover import Candidate, walk
+from .discover import Candidate, open_regular, walk
 from .keys import Keyring, KeyError_, create_key_file, key_problems, load_key
 from .objects import drop_names
 from .outputs import (AuditTrail, OutputError, Quarantine, ensure_writable, remove_stale_temps,
                       write_atomic)
 from .pipeline import DEFAULT_MODEL, Context, process_file
+from .workers import Supervisor, WorkerError
 
 EXIT_OK, EXIT_FATAL, EXIT_USAGE, EXIT_QUARANTINED, EXIT_PUSH = 0, 1, 2, 3, 4
 
@@ -43,6 +44,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--format", default="dicom", help="comma list of dicom,jpg,mp4 (default: dicom)")
     p.add_argument("--drop", default="", help=f"comma list of object types to leave out: {','.join(sorted(drop_names()))}")
     p.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
+    p.add_argument("--max-decoded-mb", type=int, default=RunOptions.max_decoded_mb,
+                   help="decode budget per file in MiB: a larger declared pixel or inflated size is quarantined "
+                        f"before decoding (default {RunOptions.max_decoded_mb})")
+    p.add_argument("--file-timeout", type=float, default=3600.0,
+                   help="seconds one file may take; a worker over it is stopped and the file quarantined "
+                        "(default 3600, 0 = no limit)")
     p.add_argument("--model", type=Path, default=None, help=f"ONNX text detector (default {DEFAULT_MODEL.name})")
     p.add_argument("--audit", action="store_true", help="audit each file before release; flagged files go to quarantine")
     p.add_argument("--audit-max-frames", type=int, default=0,
@@ -74,9 +81,11 @@ def options_from_args(a: argparse.Namespace) -> RunOptions:
         raise SystemExit(f"error: --drop: unknown object type(s) {sorted(bad)}; known: {sorted(drop_names())}")
     if a.workers < 1:
         raise SystemExit("error: --workers must be at least 1")
+    if a.max_decoded_mb < 1 or a.file_timeout < 0:
+        raise SystemExit("error: --max-decoded-mb must be at least 1 and --file-timeout not negative")
     return RunOptions(profile=a.profile, formats=formats, drop=drop, model_path=a.model, audit=a.audit,
                       audit_max_frames=a.audit_max_frames or None, audit_flag_any_text=a.audit_flag_any_text,
-                      lossy_reencode=a.lossy_reencode,
+                      lossy_reencode=a.lossy_reencode, max_decoded_mb=a.max_decoded_mb,
                       detector_threads=max(1, (os.cpu_count() or 1) // a.workers))  # no oversubscription
 
 
@@ -103,17 +112,25 @@ def fingerprint(options: RunOptions, key: bytes) -> str:
     model = options.model_path or DEFAULT_MODEL
     model_id = hashlib.sha256(model.read_bytes()).hexdigest()[:12] if model.exists() else "no-model"
     key_id = hmac.new(key, b"medanon-key-id", hashlib.sha256).hexdigest()[:12]
-    blob = json.dumps({**asdict(options), "model_path": None, "detector_threads": None,  # threads change no output
+    fields = asdict(options)
+    fields.pop("max_decoded_mb")  # a budget only quarantines: it changes no written output
+    blob = json.dumps({**fields, "model_path": None, "detector_threads": None,  # threads change no output
                        "model": model_id, "key": key_id}, sort_keys=True,
                       default=sorted)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 def file_digest(path: Path) -> str:
+    """Content digest for resume; "" when the file cannot be read any more (the worker then quarantines it)."""
     h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
+    try:
+        with open_regular(path) as f:  # never a FIFO or a device swapped in after the walk
+            left = os.fstat(f.fileno()).st_size
+            while left > 0 and (chunk := f.read(min(left, 1 << 20))):
+                h.update(chunk)
+                left -= len(chunk)
+    except OSError:
+        return ""
     return h.hexdigest()[:32]
 
 
@@ -126,39 +143,23 @@ def _quiet_libraries() -> None:
     warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 
-def _init_worker(options: RunOptions, key: bytes) -> None:
+def _init_worker(options: RunOptions, key: bytes) -> Context:
     global _CTX
     _quiet_libraries()
     _CTX = Context(options, Keyring(key))
+    return _CTX
 
 
-def _work(item: tuple[str, str]) -> FileResult:
+def _work(ctx: Context, item: tuple[str, str]) -> FileResult:
     path, source = item
-    assert _CTX is not None
-    return process_file(Path(path), source, _CTX)
+    return process_file(Path(path), source, ctx)
 
 
-def _results(items: Iterable[tuple[str, str]], options: RunOptions, key: bytes, workers: int) -> Iterator[FileResult]:
-    """Process in-process (1 worker) or in a pool with a bounded number of files in flight (bounded memory)."""
-    if workers == 1:
-        _init_worker(options, key)
-        for item in items:
-            yield _work(item)
-        return
-    import multiprocessing as mp
-    # spawn, not fork: a forked child inherits the caller's ONNX Runtime sessions (a library caller, a test, an
-    # earlier in-process run) with their thread pools half-copied, and destroying one there deadlocks
-    with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
-                             initargs=(options, key)) as pool:
-        pending = set()
-        for item in items:
-            pending.add(pool.submit(_work, item))
-            if len(pending) >= 2 * workers:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for f in done:
-                    yield f.result()
-        for f in pending:
-            yield f.result()
+def _results(items: Iterable[tuple[str, str]], options: RunOptions, key: bytes, workers: int,
+             file_timeout: float | None = None) -> Iterator[FileResult]:
+    """Always in worker processes, one file in flight per worker (bounded memory): a native crash or a hang
+    in a decoder costs only its file (inference/workers.py)."""
+    return Supervisor(workers, _init_worker, (options, key), _work, file_timeout or None).run(items)
 
 
 def _redo_as_version(options: RunOptions, key: bytes) -> Callable[[Path, str, str], FileResult]:
@@ -187,6 +188,8 @@ class Runner:
         self.written_dicom: list[str] = []  # OUTPUT-relative DICOM files written by this run (for --resume-push)
 
     def skip(self, c: Candidate) -> None:
+        if c.kind == "unreadable":  # never silent: a folder or file not read may hold a whole study
+            print(f"warning: not read: {c.relpath}: {c.detail}", file=sys.stderr)
         self.counts["skipped"] += 1
         self.reasons[f"skipped: {c.detail}"] += 1
         self.trail.append({"source": c.relpath, "status": "skipped", "reason": c.detail, "fingerprint": self.fp})
@@ -220,20 +223,37 @@ class Runner:
                 r.status, r.outputs = "quarantined", []
                 r.reason = "same SOP Instance UID as an earlier run's output but different content: not overwritten"
         if r.status == "written":
-            for o in r.outputs:
-                write_atomic(self.output / o.relpath, o.data)
-                self.claimed[o.relpath] = r.source
-                self.owners[o.relpath] = digest
-                if o.kind == "dicom":
-                    self.written_dicom.append(o.relpath)
+            self._write_outputs(r, digest)
             self.catalog_rows += r.catalog
         elif r.status == "quarantined":
-            self.quarantine.add(path, r.source, r.reason)
+            note = self.quarantine.add(path, r.source, r.reason)
+            if note:
+                r.reason = f"{r.reason} ({note})"
             self.reasons[f"quarantined: {_reason_class(r.reason)}"] += 1
         elif r.status == "dropped":
             self.reasons[r.reason] += 1
         self.counts[r.status] += 1
         self.trail.append({**r.record(), "digest": digest, "fingerprint": self.fp})
+
+    def _write_outputs(self, r: FileResult, digest: str) -> None:
+        """All outputs of one file, or none: when one cannot be written (a full disk), the ones this call
+        created are removed again, so the file is simply done again on the next run."""
+        created: list[Path] = []
+        try:
+            for o in r.outputs:
+                target = self.output / o.relpath
+                existed = target.exists()
+                write_atomic(target, o.data)
+                if not existed:
+                    created.append(target)
+                self.claimed[o.relpath] = r.source
+                self.owners[o.relpath] = digest
+                if o.kind == "dicom":
+                    self.written_dicom.append(o.relpath)
+        except OutputError:
+            for target in created:
+                target.unlink(missing_ok=True)
+            raise
 
 
 def _reason_class(reason: str) -> str:
@@ -312,10 +332,19 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     by_source = {rel: Path(p) for p, rel in todo}
     bar = tqdm(total=len(todo), unit="file", disable=a.quiet or not todo, desc="anonymising", file=sys.stderr)
-    for r in _results(todo, options, key, a.workers):
-        runner.accept(r, by_source[r.source], digests[r.source])
-        bar.update(1)
-        bar.set_postfix(written=runner.counts["written"], quarantined=runner.counts["quarantined"], refresh=False)
+    try:
+        with closing(_results(todo, options, key, a.workers, a.file_timeout)) as results:
+            for r in results:
+                runner.accept(r, by_source[r.source], digests[r.source])
+                bar.update(1)
+                bar.set_postfix(written=runner.counts["written"], quarantined=runner.counts["quarantined"],
+                                refresh=False)
+    except (OutputError, WorkerError) as e:
+        bar.close()
+        print(f"error: {e}\n  the run stopped; nothing half-written is left in {out}. {runner.counts['written']} "
+              "files were written before; fix the cause (free disk space) and run the same command again to "
+              "resume", file=sys.stderr)
+        return EXIT_FATAL
     bar.close()
     elapsed = time.perf_counter() - t0
 
@@ -362,7 +391,7 @@ def print_summary(s: dict, path: Path) -> None:
         f"  written      {c.get('written', 0)}",
         f"  already done {c.get('already done', 0)}",
         f"  dropped      {c.get('dropped', 0)}",
-        f"  skipped      {c.get('skipped', 0)} (not DICOM or DICOMDIR)",
+        f"  skipped      {c.get('skipped', 0)} (not DICOM, DICOMDIR or not readable: each one in the reasons)",
         f"  quarantined  {c.get('quarantined', 0)}",
     ]
     if s["reasons"]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -125,9 +126,10 @@ def iter_frames(ds: Dataset) -> Iterator[np.ndarray]:
                 arr, _meta = decoder.as_array(source, index=index, as_rgb=as_rgb)
             frame = np.array(arr, copy=True, order="C")
             yield _mask_to_bits_stored(frame, bits_stored, signed)
-    except PixelError:
+    except (PixelError, KeyboardInterrupt, SystemExit, GeneratorExit):
         raise
-    except Exception as exc:  # every backend failure is a decode failure: quarantine
+    except BaseException as exc:  # every backend failure is a decode failure: quarantine
+        # BaseException: a Rust decoder's panic (pyo3 PanicException) is not an Exception subclass
         raise PixelError(f"cannot decode {uid.name}: {type(exc).__name__}: {exc}") from exc
 
 
@@ -183,3 +185,81 @@ def decompress_with_dcmdjpeg(ds: Dataset, as_rgb: bool, first_error: Exception) 
     if str(native.PhotometricInterpretation).strip() != wanted:
         raise PixelError(f"cannot decode: dcmdjpeg wrote {native.PhotometricInterpretation}, expected {wanted}")
     return native
+
+
+# JPEG start-of-frame markers (every process, JPEG-LS SOF55 included); C4, C8 and CC are not frames
+_JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF, 0xF7}
+_HEADER_SCAN = 1 << 16  # the frame header sits at the start of a codestream
+
+
+def _jpeg_frame_bytes(data: bytes) -> int | None:
+    """Decoded size a JPEG / JPEG-LS codestream declares in its SOF segment (None when there is none)."""
+    i = 2
+    end = min(len(data), _HEADER_SCAN)
+    while i + 4 <= end:
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker == 0xDA:  # start of scan: no frame header before it
+            return None
+        (length,) = struct.unpack(">H", data[i + 2:i + 4])
+        if marker in _JPEG_SOF and i + 10 <= len(data):
+            precision, height, width, components = struct.unpack(">BHHB", data[i + 4:i + 10])
+            return height * width * components * max(1, (precision + 7) // 8)
+        i += 2 + length
+    return None
+
+
+def _j2k_frame_bytes(data: bytes) -> int | None:
+    """Memory a JPEG 2000 codestream's SIZ marker asks the decoder for (None when there is no SIZ)."""
+    soc_siz = b"\xff\x4f\xff\x51"
+    if data.startswith(soc_siz):
+        at = 0
+    elif data[4:8] == b"jP  ":  # a JP2 file: the codestream is in its jp2c box
+        at = data.find(soc_siz, 0, _HEADER_SCAN)
+    else:
+        return None
+    if at < 0 or at + 42 > len(data):
+        return None
+    x, y, x0, y0 = struct.unpack(">IIII", data[at + 8:at + 24])
+    (n_comp,) = struct.unpack(">H", data[at + 40:at + 42])
+    # OpenJPEG decodes every sample into a 32-bit integer, whatever its depth: 4 bytes per sample
+    return max(0, x - x0) * max(0, y - y0) * n_comp * 4
+
+
+def declared_bytes(ds: Dataset) -> int:
+    """The decoded size the object declares: Rows x Columns x frames x samples x bytes per sample, or what
+    the codestreams' own headers declare (JPEG SOF, JPEG 2000 SIZ) when that is larger: a decoder allocates
+    from the codestream header, whatever the DICOM attributes say."""
+    try:
+        rows, cols = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
+        spp = int(ds.get("SamplesPerPixel", 1) or 1)
+        sample = max(1, (int(ds.get("BitsAllocated", 8) or 8) + 7) // 8)
+    except (TypeError, ValueError) as exc:
+        raise PixelError(f"image attributes invalid: {exc}") from exc
+    total = rows * cols * frame_count(ds) * spp * sample
+    elem = ds["PixelData"] if "PixelData" in ds else None
+    if elem is None or not elem.is_undefined_length or not elem.value:
+        return total
+    from pydicom.encaps import generate_fragments
+    streams = 0
+    try:
+        for fragment in generate_fragments(elem.value):
+            head = fragment[:_HEADER_SCAN]
+            size = _jpeg_frame_bytes(head) if head[:2] == b"\xff\xd8" else _j2k_frame_bytes(head)
+            streams += size or 0
+    except Exception as exc:  # a broken item structure is a decode failure
+        raise PixelError(f"cannot read the encapsulated pixel data: {type(exc).__name__}: {exc}") from exc
+    return max(total, streams)
+
+
+def check_decode_budget(ds: Dataset, budget_bytes: int) -> None:
+    """PixelError before any decoder runs when the declared decoded size is over the budget: a forged header
+    (a 40000 x 40000 JPEG 2000) would otherwise make a native decoder allocate until the process dies."""
+    size = declared_bytes(ds)
+    if size > budget_bytes:
+        raise PixelError(f"declared pixel size {size / 2**20:.0f} MiB is over the decode budget "
+                         f"{budget_bytes / 2**20:.0f} MiB (--max-decoded-mb): not decoded")
