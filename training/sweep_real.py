@@ -33,7 +33,9 @@ from training.realeval import RealTally, changed_mask
 CONFS = (0.05, 0.1, 0.2, 0.3)
 GROWS = (None, 0.02)
 LOOKS = (False, True)
+ALONGS = (1.25, 0.5)  # margin along the line (x thickness at each end); addendum of the rule
 PRIOR_CONF = 0.02
+MAX_THICKNESS = 0.25  # detector.drop_thick, for every point (addendum of the rule)
 FLOOR = 0.02  # lowest score any grid point uses
 
 
@@ -42,10 +44,11 @@ class Point:
     conf: float
     grow: float | None
     look: bool
+    along: float = 1.25
 
     @property
     def name(self) -> str:
-        return f"conf={self.conf} grow={self.grow} look={'on' if self.look else 'off'}"
+        return f"conf={self.conf} grow={self.grow} look={'on' if self.look else 'off'} along={self.along}"
 
 
 @dataclass
@@ -92,7 +95,8 @@ def dev_images(synth_dev: Path | None, free_limit: int | None) -> list[Image]:
 def variant(det: TextDetector, p: Point) -> TextDetector:
     s = det.settings
     look = dataclasses.replace(s.second_look, seed_conf=p.conf) if (p.look and s.second_look) else None
-    new = dataclasses.replace(s, conf=p.conf, conf_grow=p.grow, second_look=look, prior_conf=PRIOR_CONF)
+    new = dataclasses.replace(s, conf=p.conf, conf_grow=p.grow, second_look=look, prior_conf=PRIOR_CONF,
+                              margin_along=p.along, max_thickness=MAX_THICKNESS)
     return TextDetector(det.model_path, settings=new)
 
 
@@ -104,7 +108,7 @@ def boxes_at(det: TextDetector, img: Image, raw: np.ndarray, looks: dict | None 
     r = boost_prior(raw, img.prior, s.conf, s.prior_conf)
     kept = select(r, s.conf, s.conf_grow, s.margin_rel, s.margin_min, w, h, s.margin_along, s.bridge)[:, :5]
     if s.second_look is not None and len(r):
-        key = (id(img), s.conf)
+        key = (id(img), s.conf, s.margin_along)
         if looks is None or key not in looks:
             again = det.look_again(img.view, r)
             if looks is not None:
@@ -185,14 +189,15 @@ def main(argv: list[str] | None = None) -> None:
     for spec in a.model:
         name, path = spec.split("=", 1)
         base = TextDetector(path)
-        floor = TextDetector(path, settings=dataclasses.replace(base.settings, conf_grow=FLOOR, prior_conf=None))
+        floor = TextDetector(path, settings=dataclasses.replace(base.settings, conf_grow=FLOOR, prior_conf=None,
+                                                                max_thickness=MAX_THICKNESS))
         t0 = time.perf_counter()
         for img in images:
             img.raw[name] = floor.detect_raw(img.view)
         print(f"{name}: raw detections in {time.perf_counter() - t0:.0f} s", flush=True)
         looks: dict = {}
-        for conf, look, grow in itertools.product(CONFS, LOOKS, GROWS):
-            p = Point(conf, grow, look)
+        for conf, look, along, grow in itertools.product(CONFS, LOOKS, ALONGS, GROWS):
+            p = Point(conf, grow, look, along)
             m = score_point(variant(base, p), images, name, looks)
             rows.append({"model": name, "path": path, "point": dataclasses.asdict(p), "m": m})
             print(f"{name} {p.name:32s} real phi miss {m['real_phi_missed']}/{m['real_phi']} text {m['real_text_share']:.1%} "

@@ -40,6 +40,7 @@ class DetectorSettings:
     scales: tuple[float, ...] = (1.0,)  # image scales run; < 1 passes find large text whose lines span tiles
     second_look: SecondLookSettings | None = None  # look again beside confident lines (second_look.py); None: off
     prior_conf: float | None = None  # where the caller expects text (prior mask), a box this strong counts as conf
+    max_thickness: float | None = None  # boxes thicker than this share of the image's short side are not text lines
 
     @classmethod
     def from_sidecar(cls, data: dict) -> DetectorSettings:
@@ -157,7 +158,8 @@ class TextDetector:
         a native-pass box misses."""
         rgb = to_rgb(image)
         parts = [self.detect_scale(rgb, sc) for sc in self.settings.scales]
-        return np.concatenate(parts) if parts else np.zeros((0, 5), np.float32)
+        raw = np.concatenate(parts) if parts else np.zeros((0, 5), np.float32)
+        return drop_thick(raw, image.shape[0], image.shape[1], self.settings.max_thickness)
 
     def select(self, raw: np.ndarray, height: int, width: int) -> np.ndarray:
         """Raw detections -> the boxes to blank, grown by the safety margin: score >= settings.conf, plus
@@ -185,6 +187,17 @@ class TextDetector:
         h, w = image.shape[:2]
         raw = boost_prior(self.detect_raw(image), prior, self.settings.conf, self.settings.prior_conf)
         return np.concatenate([self.select(raw, h, w)[:, :5], self.look_again(image, raw)]).astype(np.float32)
+
+
+def drop_thick(raw: np.ndarray, height: int, width: int, max_thickness: float | None) -> np.ndarray:
+    """Raw boxes whose thin side (a line's height) is at most max_thickness x the image's short side, and at least
+    16 px. WHY: burned-in text is a thin band; a box as thick as a third of the frame is a blob of anatomy the
+    model took for one huge glyph (a small MR slice, a bright organ), and blanking it destroys the image."""
+    if max_thickness is None or len(raw) == 0:
+        return raw
+    limit = max(16.0, max_thickness * min(height, width))
+    thin = np.minimum(raw[:, 2] - raw[:, 0], raw[:, 3] - raw[:, 1])
+    return raw[thin <= limit]
 
 
 def boost_prior(raw: np.ndarray, prior: np.ndarray | None, conf: float, prior_conf: float | None) -> np.ndarray:
