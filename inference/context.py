@@ -23,6 +23,8 @@ class RunOptions:
     lossy_reencode: bool = False               # lossy inputs re-encoded lossy instead of written uncompressed
     providers: tuple[str, ...] | None = None   # ONNX Runtime providers; None = CUDA when present, else CPU
     detector_threads: int = 2                  # ONNX Runtime threads per worker process
+    reviews_path: Path | None = None           # review station decisions (reviews.sqlite): extra boxes, approvals
+    templates_dir: Path | None = None          # device templates (YAML); accepted ones are blanked on their device
 
 
 @dataclass

@@ -60,6 +60,9 @@ class PixelOptions:
     lossy_j2k_ratio: float = 10.0
     quarantine_flagged_without_text: bool = True  # BurnedInAnnotation YES but nothing found -> PixelError
     max_cached_bytes: int = 64 * 1024 * 1024  # native frames kept between passes below this size
+    # blanked IN ADDITION to the detector's boxes: reviewer boxes and accepted device templates (pixels/templates.py),
+    # each (frame, x0, y0, x1, y1), frame -1 = every frame
+    extra_boxes: tuple[tuple[int, int, int, int, int], ...] = ()
 
 
 @dataclass
@@ -171,6 +174,9 @@ def redact_dataset(ds: Dataset, detector: Detector, options: PixelOptions | None
         # must not leave it readable there. Moving text (timers) is blanked along its whole path: text either way.
         everything = np.unique(np.concatenate([r.reshape(-1, 4) for r in per_frame]), axis=0).astype(np.int64)
         planned, static = [everything for _ in per_frame], everything
+    if options.extra_boxes:
+        from inference.pixels.templates import add_extra_boxes
+        planned = add_extra_boxes(planned, options.extra_boxes, rows, cols)
     blank_outside = mask if options.us_regions is UsRegions.BLANK else None
 
     flagged = str(ds.get("BurnedInAnnotation", "")).upper() == "YES"
