@@ -21,6 +21,7 @@ from .store import Review
 
 MIN_FILES = 20
 SHARE = 0.8
+FILL = 0.7  # a region's box must be at least this share agreed pixels (no box spanning the image between two lines)
 STEP = 2  # coverage is counted on a grid of STEP x STEP pixels (regions are rounded outwards to it)
 
 
@@ -44,14 +45,33 @@ def propose(files: list[dict[str, Any]], rows: int, cols: int, min_files: int = 
         count += _coverage((rows, cols), list(f["boxes"]) + list(f.get("reviewer", [])))
         by_reviewer += _coverage((rows, cols), list(f.get("reviewer", [])))
     agreed = (count >= need).astype(np.uint8)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(agreed, connectivity=8)
-    regions = []
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(agreed, connectivity=4)
+    candidates = {tuple(b) for f in files for b in list(f["boxes"]) + list(f.get("reviewer", []))}
+    pieces: list[tuple[int, int, int, int]] = []
     for k in range(1, n):
         x, y, w, h = (int(v) for v in stats[k, :4])
+        if stats[k, 4] >= FILL * w * h:  # a compact piece: its bounding box
+            pieces.append((x, y, x + w, y + h))
+            continue
+        # a sprawling piece (boxes touching along a margin): the parts of the files' own boxes inside it
         piece = labels == k
-        regions.append({"box": [x * STEP, y * STEP, min(cols, (x + w) * STEP), min(rows, (y + h) * STEP)],
-                        "support": int(np.median(count[piece])),
-                        "source": "detector+reviewer" if by_reviewer[piece].any() else "detector"})
+        for b in candidates:
+            gx0, gy0 = max(0, b[0]) // STEP, max(0, b[1]) // STEP
+            gx1, gy1 = math.ceil(b[2] / STEP), math.ceil(b[3] / STEP)
+            inside = piece[gy0:gy1, gx0:gx1]
+            if not inside.any():
+                continue
+            ys, xs = np.nonzero(inside)
+            px0, py0, px1, py1 = gx0 + xs.min(), gy0 + ys.min(), gx0 + xs.max() + 1, gy0 + ys.max() + 1
+            if inside.sum() >= FILL * (px1 - px0) * (py1 - py0):
+                pieces.append((int(px0), int(py0), int(px1), int(py1)))
+    from ..pixels.redact import drop_contained
+    regions = []
+    for x0, y0, x1, y1 in drop_contained(np.asarray(pieces, np.int64).reshape(-1, 4)).tolist():
+        grid = (slice(y0, y1), slice(x0, x1))
+        regions.append({"box": [x0 * STEP, y0 * STEP, min(cols, x1 * STEP), min(rows, y1 * STEP)],
+                        "support": int(np.median(count[grid][agreed[grid] > 0])),
+                        "source": "detector+reviewer" if by_reviewer[grid].any() else "detector"})
     return sorted(regions, key=lambda r: (r["box"][1], r["box"][0]))
 
 
