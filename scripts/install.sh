@@ -24,7 +24,8 @@ system_packages() {
     fonts-lato fonts-roboto-unhinted fonts-open-sans fonts-inter fonts-manrope fonts-mplus fonts-firacode \
     fonts-hack fonts-dosis fonts-comfortaa fonts-jura \
     patchelf curl \
-    chromium  # curl: scripts/orthanc.sh readiness check; chromium: audit HTML report screenshot test
+    chromium chromium-driver  # curl: scripts/orthanc.sh readiness check; chromium: audit HTML report screenshot
+  # test; chromium-driver (+ pip selenium, the dev extra): the review station browser test (tests/test_review_browser.py)
   # Fonts (2nd-4th lines): synth draws from every font that covers Lithuanian; the 3rd and 4th lines bring real
   # Thin/ExtraLight/Light weights (gen 5's hard examples, models/MODEL_CARD.md).
 }
