@@ -24,6 +24,8 @@ class RunOptions:
     providers: tuple[str, ...] | None = None   # ONNX Runtime providers; None = CUDA when present, else CPU
     detector_threads: int = 2                  # ONNX Runtime threads per worker process
     max_decoded_mb: int = 2048                 # decode budget: declared pixel (or inflated) size above it -> quarantine
+    reviews_path: Path | None = None           # review station decisions (reviews.sqlite): extra boxes, approvals
+    templates_dir: Path | None = None          # device templates (YAML); accepted ones are blanked on their device
 
 
 @dataclass

@@ -45,6 +45,18 @@ class Context:
     _detector: Any = None
     _detector_error: str | None = None
     _textdeid_factory: Callable | None = field(default=None, repr=False)
+    _reviews: dict | None = field(default=None, repr=False)
+
+    def review_of(self, source: str, data: bytes) -> Any:
+        """The review station's decision for this input (inference/review/store.py), or None: none, or the
+        content changed since it was reviewed (a review holds for the bytes the reviewer saw)."""
+        if self._reviews is None:
+            from .review.store import load_reviews
+            self._reviews = load_reviews(self.options.reviews_path)
+        review = self._reviews.get(source)
+        if review is None or review.digest != hashlib.sha256(data).hexdigest()[:32]:
+            return None
+        return review
 
     @property
     def profile(self):
@@ -258,8 +270,18 @@ def _ensure_file_meta(ds: Dataset) -> None:
     meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
 
 
+def _extra_boxes(ds: Dataset, ctx: Context, review: Any, result: FileResult) -> tuple:
+    """Reviewer boxes and accepted device-template regions, blanked in addition to the detector's."""
+    from .pixels.templates import accepted_boxes, device_key
+    template = accepted_boxes(ctx.options.templates_dir, device_key(result.actions.get("device") or {}))
+    reviewed = list(review.added) if review is not None else []
+    if template or reviewed:
+        result.actions["extra_boxes"] = {"template": len(template), "review": len(reviewed)}
+    return tuple(template + reviewed)
+
+
 def _content_handler(handler: str, ds: Dataset, identity: Any, textdeid: Any, ctx: Context,
-                     result: FileResult) -> Any:
+                     result: FileResult, review: Any = None) -> Any:
     """Clean what the object carries besides its header (pixels, SR tree, PDF, waveform annotations)."""
     if handler == "header":
         if "GraphicAnnotationSequence" in ds:  # presentation states: free text drawn over the image
@@ -272,9 +294,16 @@ def _content_handler(handler: str, ds: Dataset, identity: Any, textdeid: Any, ct
         return None
     if handler == "image":
         from .pixels import PixelOptions, redact_dataset
-        report = redact_dataset(ds, ctx.detector(), PixelOptions(lossy_reencode=ctx.options.lossy_reencode))
+        approved = review is not None and review.decision == "approved"
+        report = redact_dataset(ds, ctx.detector(), PixelOptions(
+            lossy_reencode=ctx.options.lossy_reencode, extra_boxes=_extra_boxes(ds, ctx, review, result),
+            # a person looked at this file and approved it: "flagged but nothing found" is no longer uncertain
+            quarantine_flagged_without_text=not approved))
         result.actions["pixels"] = report_dict(report)
         result.actions["pixels"]["regions"] = blanked_regions(report)
+        per_frame = [r.reshape(-1, 4).astype(int).tolist() for r in report.boxes_per_frame]
+        if len(per_frame) > 1 and any(r != per_frame[0] for r in per_frame):
+            result.actions["pixels"]["regions_by_frame"] = per_frame  # the review station draws each frame's own
         return report
     if handler == "sr":
         from .documents.sr import deidentify_sr
@@ -333,6 +362,13 @@ def process_file(path: Path, source: str, ctx: Context, version: str | None = No
                 raise Quarantined(str(e)) from e
         result.timings["read"] = time.perf_counter() - t0
         result.object_type, result.handler = classify(ds)
+        review = ctx.review_of(source, data) if ctx.options.reviews_path else None
+        if review is not None:
+            result.actions["review"] = {"decision": review.decision, "reviewer": review.reviewer,
+                                        "time": review.time, "boxes_added": len(review.added)}
+        if "Rows" in ds and "Columns" in ds:
+            from .pixels.templates import device_of
+            result.actions["device"] = device_of(ds)  # manufacturer, model, frame size: review station, templates
         if result.handler == "image" and "PixelData" not in ds and "FloatPixelData" not in ds:
             raise Quarantined("image object without pixel data: truncated or incomplete")
         if result.handler not in ("image", "header") and has_pixels(ds):
@@ -355,7 +391,7 @@ def process_file(path: Path, source: str, ctx: Context, version: str | None = No
         # the input's method codes describe an earlier process and may be false now: the header engine writes
         # what this run did (a stale 113101 must not survive on an object whose pixels we did not clean)
         ds.pop("DeidentificationMethodCodeSequence", None)
-        report = _content_handler(result.handler, ds, identity, textdeid, ctx, result)
+        report = _content_handler(result.handler, ds, identity, textdeid, ctx, result, review)
         result.timings["content"] = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -378,7 +414,10 @@ def process_file(path: Path, source: str, ctx: Context, version: str | None = No
                 max_frames=ctx.options.audit_max_frames, flag_any_text=ctx.options.audit_flag_any_text,
                 allow_private_tags=bool(getattr(ctx.profile, "safe_private", ()))))
             result.timings["audit"] = time.perf_counter() - t
-            if verdict.flagged:
+            if verdict.flagged and review is not None and review.decision == "approved":
+                # a reviewer saw this file and approved its release: the findings stay in the trail
+                result.actions["audit_findings_approved"] = list(verdict.reasons)[:20]
+            elif verdict.flagged:
                 raise Quarantined("auditor flagged the output: " + "; ".join(verdict.reasons)[:500])
 
         t = time.perf_counter()
@@ -389,6 +428,9 @@ def process_file(path: Path, source: str, ctx: Context, version: str | None = No
             outputs.append(OutputFile(rel, _serialise(ds), "dicom"))
         outputs += _media_outputs(ds, report, rel, ctx.options)
         result.timings["write"] = time.perf_counter() - t
+        if review is not None and review.decision == "needs redaction":
+            raise Quarantined(f"reviewer {review.reviewer} marked this file 'needs redaction' on {review.time}: "
+                              "held back until approved in the review station")
         if not outputs:
             result.status, result.reason = "skipped", "no output of the requested formats for this object type"
             return result

@@ -66,6 +66,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--force", action="store_true", help="process again files the audit trail says are done")
     p.add_argument("--strict", action="store_true",
                    help="refuse a key file readable by group/others or a low-entropy key (default: warn)")
+    p.add_argument("--reviews", type=Path, help="review station decisions (default AUDIT_DIR/reviews.sqlite when it "
+                   "exists): reviewer boxes blanked, approved files released, 'needs redaction' held (docs/REVIEW.md)")
+    p.add_argument("--templates", type=Path, help="device templates folder (default AUDIT_DIR/templates): accepted "
+                   "templates are blanked on every file of their device")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p.parse_args(argv)
 
@@ -112,10 +116,13 @@ def fingerprint(options: RunOptions, key: bytes) -> str:
     model = options.model_path or DEFAULT_MODEL
     model_id = hashlib.sha256(model.read_bytes()).hexdigest()[:12] if model.exists() else "no-model"
     key_id = hmac.new(key, b"medanon-key-id", hashlib.sha256).hexdigest()[:12]
+    from .pixels.templates import accepted_digest
     fields = asdict(options)
     fields.pop("max_decoded_mb")  # a budget only quarantines: it changes no written output
     blob = json.dumps({**fields, "model_path": None, "detector_threads": None,  # threads change no output
-                       "model": model_id, "key": key_id}, sort_keys=True,
+                       "model": model_id, "key": key_id,
+                       # reviews count per file (review_fingerprints); accepted templates for every file
+                       "reviews_path": None, "templates_dir": accepted_digest(options.templates_dir)}, sort_keys=True,
                       default=sorted)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -177,8 +184,9 @@ class Runner:
     """Writes what process_file returns: outputs atomically, the trail, the quarantine, the summary."""
 
     def __init__(self, output: Path, trail: AuditTrail, quarantine: Quarantine, fp: str,
-                 redo: Callable[[Path, str, str], FileResult] | None = None):
+                 redo: Callable[[Path, str, str], FileResult] | None = None, fp_by_source: dict[str, str] | None = None):
         self.output, self.trail, self.quarantine, self.fp = output, trail, quarantine, fp
+        self.fp_by_source = fp_by_source or {}  # reviewed files: the fingerprint includes their review
         self.counts: Counter[str] = Counter()
         self.reasons: Counter[str] = Counter()
         self.claimed: dict[str, str] = {}  # output relpath -> source that wrote it in this run
@@ -233,7 +241,8 @@ class Runner:
         elif r.status == "dropped":
             self.reasons[r.reason] += 1
         self.counts[r.status] += 1
-        self.trail.append({**r.record(), "digest": digest, "fingerprint": self.fp})
+        self.trail.append({**r.record(), "digest": digest, "fingerprint": self.fp_by_source.get(r.source, self.fp),
+                           "source_path": str(path)})  # where the review station finds the original
 
     def _write_outputs(self, r: FileResult, digest: str) -> None:
         """All outputs of one file, or none: when one cannot be written (a full disk), the ones this call
@@ -304,8 +313,15 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FATAL
     remove_stale_temps(out)
     trail, quarantine = AuditTrail(audit_dir), Quarantine(qdir)
+    from .review.apply import quarantined_reviewed, review_fingerprints, review_options, withdraw_outputs
+    try:
+        options, reviews = review_options(options, a.reviews, a.templates, audit_dir)
+    except ValueError as e:  # a review database or template that cannot be read: the user's to fix
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
     fp = fingerprint(options, key)
-    runner = Runner(out, trail, quarantine, fp, redo=_redo_as_version(options, key))
+    fp_by_source = review_fingerprints(fp, reviews)
+    runner = Runner(out, trail, quarantine, fp, redo=_redo_as_version(options, key), fp_by_source=fp_by_source)
     done = {} if a.force else trail.done_by_content()
     model = options.model_path or DEFAULT_MODEL
     if not model.exists():
@@ -321,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         digest = file_digest(c.path)
         prev = done.get((c.relpath, digest))
-        if (prev and prev.get("fingerprint") == fp and prev.get("digest") == digest
+        if (prev and prev.get("fingerprint") == fp_by_source.get(c.relpath, fp) and prev.get("digest") == digest
                 and prev.get("status") in ("written", "dropped")
                 and all((out / o).exists() for o in prev.get("outputs", []))):
             runner.already_done(c.relpath)
@@ -329,13 +345,21 @@ def main(argv: list[str] | None = None) -> int:
         digests[c.relpath] = digest
         todo.append((str(c.path), c.relpath))
 
+    for path, rel, digest in quarantined_reviewed(reviews, {c.relpath for c in candidates}, qdir, done, fp_by_source):
+        digests[rel] = digest  # approved in the station, no longer in INPUT: from its quarantine copy
+        todo.append((str(path), rel))
+
     t0 = time.perf_counter()
     by_source = {rel: Path(p) for p, rel in todo}
+    released_before = trail.done()
     bar = tqdm(total=len(todo), unit="file", disable=a.quiet or not todo, desc="anonymising", file=sys.stderr)
     try:
         with closing(_results(todo, options, key, a.workers, a.file_timeout)) as results:
             for r in results:
                 runner.accept(r, by_source[r.source], digests[r.source])
+                if r.status != "written" and r.source in reviews:  # e.g. marked 'needs redaction' after its release
+                    runner.counts["withdrawn"] += withdraw_outputs(out, released_before.get(r.source),
+                                                                   digests[r.source])
                 bar.update(1)
                 bar.set_postfix(written=runner.counts["written"], quarantined=runner.counts["quarantined"],
                                 refresh=False)

@@ -24,7 +24,8 @@ system_packages() {
     fonts-lato fonts-roboto-unhinted fonts-open-sans fonts-inter fonts-manrope fonts-mplus fonts-firacode \
     fonts-hack fonts-dosis fonts-comfortaa fonts-jura \
     patchelf curl \
-    chromium  # curl: scripts/orthanc.sh readiness check; chromium: audit HTML report screenshot test
+    chromium chromium-driver  # curl: scripts/orthanc.sh readiness check; chromium: audit HTML report screenshot
+  # test; chromium-driver (+ pip selenium, the dev extra): the review station browser test (tests/test_review_browser.py)
   # dcmtk: dcmdjpeg decodes the JPEG DCT files pydicom's plugins cannot (12-bit extended, progressive).
   # postgresql: the catalogue tests start a throw-away server (tests/postgres_fixture.py); no service is used.
   # Fonts (2nd-4th lines): synth draws from every font that covers Lithuanian; the 3rd and 4th lines bring real

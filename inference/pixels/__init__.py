@@ -68,6 +68,9 @@ class PixelOptions:
     lossy_j2k_ratio: float = 10.0
     quarantine_flagged_without_text: bool = True  # BurnedInAnnotation YES but nothing found -> PixelError
     max_cached_bytes: int = 64 * 1024 * 1024  # native frames kept between passes below this size
+    # blanked IN ADDITION to the detector's boxes: reviewer boxes and accepted device templates (pixels/templates.py),
+    # each (frame, x0, y0, x1, y1), frame -1 = every frame
+    extra_boxes: tuple[tuple[int, int, int, int, int], ...] = ()
 
 
 @dataclass
@@ -187,6 +190,9 @@ def redact_dataset(ds: Dataset, detector: Detector, options: PixelOptions | None
         planned, static = [everything for _ in per_frame], everything
     else:
         planned, static = plan_rects(per_frame, options.static_min_fraction, options.static_min_iou)
+    if options.extra_boxes:
+        from inference.pixels.templates import add_extra_boxes
+        planned = add_extra_boxes(planned, options.extra_boxes, rows, cols)
     blank_outside = mask if options.us_regions is UsRegions.BLANK else None
 
     flagged = str(ds.get("BurnedInAnnotation", "")).upper() == "YES"
