@@ -3,6 +3,7 @@ RapidOCR's PP-OCR detector (bundled model) as the teacher, checked by eye before
 
     python -m training.pseudolabel propose [--out data/real/pseudo]   # boxes + numbered contact sheets
     python -m training.pseudolabel accept REVIEW.json                 # keep only the frames a person accepted
+    python -m training.pseudolabel build [--review training/data/pseudo_review.json]  # both (DVC stage pseudo)
 
 ``propose`` writes png/ + labels/ (YOLO) for every candidate frame, sheets/sheet_NN.png (12 frames each, boxes
 drawn, frame numbers printed) and candidates.json. A reviewer looks at every sheet and writes REVIEW.json:
@@ -92,10 +93,13 @@ def main(argv: list[str] | None = None) -> None:
     q = sub.add_parser("accept")
     q.add_argument("review", type=Path)
     q.add_argument("--out", type=Path, default=ROOT / "data" / "real" / "pseudo")
+    b = sub.add_parser("build", help="propose, then keep what the committed review accepted")
+    b.add_argument("--review", type=Path, default=ROOT / "training" / "data" / "pseudo_review.json")
+    b.add_argument("--out", type=Path, default=ROOT / "data" / "real" / "pseudo")
     a = ap.parse_args(argv)
-    if a.cmd == "propose":
+    if a.cmd in ("propose", "build"):
         print(f"proposed {propose(a.out)} frames -> {a.out}/sheets")
-    else:
+    if a.cmd in ("accept", "build"):
         print(f"accepted {accept(a.out, a.review)} frames")
 
 
