@@ -83,6 +83,8 @@ class RealDataParams:
     mined: int = 2  # tiles per text-free frame centred on the mining model's false alarms
     random_tiles: int = 1  # uniform tiles per text-free frame
     frame_limit: int = 0  # > 0: only this many text-free frames (the small profile)
+    mining_model: str = "models/checkpoints/text_detector_gen5.onnx"  # whose false alarms are the hard negatives
+    pseudo: bool = False  # also build data/real/pseudo from training/data/pseudo_review.json (training.pseudolabel)
 
 
 @dataclass(frozen=True)

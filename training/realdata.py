@@ -35,7 +35,6 @@ SHARED = Path(os.environ.get("MEDANON_SHARED", ROOT.parent / "shared"))
 SPLIT_FILE = ROOT / "training" / "data" / "real_split.yaml"
 LABELS = SHARED / "data" / "dicom" / "text_labels"
 REAL = SHARED / "data" / "real"
-MINING_MODEL = ROOT / "models" / "checkpoints" / "text_detector_gen5.onnx"  # the model whose false alarms are mined
 
 
 @dataclass(frozen=True)
@@ -188,14 +187,14 @@ def mining_centres(detector, img: np.ndarray, k: int, floor: float) -> list[tupl
     return out
 
 
-def build_negatives(out: Path, tile: int, mined: int = 3, random_tiles: int = 1, seed: int = 0,
-                    model: Path | None = None, limit: int = 0) -> dict[str, int]:
+def build_negatives(out: Path, tile: int, model: Path, mined: int = 3, random_tiles: int = 1, seed: int = 0,
+                    limit: int = 0) -> dict[str, int]:
     """TRAIN text-free real frames -> pre-cut tiles in out/png (+ empty out/labels): up to ``mined`` tiles centred
     on the current model's false alarms and ``random_tiles`` uniform ones per frame."""
     from inference.detect import TextDetector  # noqa: PLC0415
     from training.tiles import cut_tile  # noqa: PLC0415
 
-    det = TextDetector(model or MINING_MODEL)
+    det = TextDetector(model)
     rng = random.Random(seed)
     (out / "png").mkdir(parents=True, exist_ok=True)
     (out / "labels").mkdir(parents=True, exist_ok=True)
@@ -234,13 +233,21 @@ def main(argv: list[str] | None = None) -> None:
     a = ap.parse_args(argv)
     params = load_params(a.params)
     rp, out = params.realdata, ROOT / params.realdata.out
-    for sub in ("labelled", "negatives"):
+    for sub in ("labelled", "negatives", "pseudo"):
         if (out / sub).exists():
             shutil.rmtree(out / sub)
+    (out / "pseudo" / "png").mkdir(parents=True)  # a DVC output either way; empty unless realdata.pseudo
     n = build_labelled(out / "labelled", rp.copies)
     print(f"labelled (train split): {n} images -> {out / 'labelled'}", flush=True)
-    c = build_negatives(out / "negatives", params.train.tile, rp.mined, rp.random_tiles, limit=rp.frame_limit)
-    print(f"negatives (train split): {c} -> {out / 'negatives'}", flush=True)
+    c = build_negatives(out / "negatives", params.train.tile, ROOT / rp.mining_model, rp.mined, rp.random_tiles,
+                        limit=rp.frame_limit)
+    print(f"negatives (train split, mined with {rp.mining_model}): {c} -> {out / 'negatives'}", flush=True)
+    if rp.pseudo:
+        from training.pseudolabel import accept, propose  # noqa: PLC0415
+
+        propose(out / "pseudo")
+        n = accept(out / "pseudo", ROOT / "training" / "data" / "pseudo_review.json")
+        print(f"pseudo-labelled real text frames (reviewed): {n} -> {out / 'pseudo'}", flush=True)
 
 
 if __name__ == "__main__":

@@ -177,15 +177,17 @@ def choose(rows: list[dict]) -> tuple[dict, list[str]]:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", action="append", required=True, help="NAME=PATH.onnx (its sidecar beside it)")
+    ap.add_argument("--model", action="append", default=[], help="NAME=PATH.onnx (its sidecar beside it)")
+    ap.add_argument("--rows-from", type=Path, action="append", default=[],
+                    help="rows of an earlier sweep (same dev sets) to choose among too")
     ap.add_argument("--synth-dev", type=Path, default=None)
     ap.add_argument("--free-limit", type=int, default=None)
     ap.add_argument("--out", type=Path, default=Path("runs/sweep_real.json"))
     a = ap.parse_args(argv)
-    images = dev_images(a.synth_dev, a.free_limit)
+    images = dev_images(a.synth_dev, a.free_limit) if a.model else []
     print(f"dev images: {sum(i.kind == 'labelled' for i in images)} labelled, {sum(i.kind == 'free' for i in images)} "
           f"text-free, {sum(i.kind == 'synth' for i in images)} synthetic", flush=True)
-    rows = []
+    rows = [r for f in a.rows_from for r in json.loads(f.read_text())["rows"]]
     for spec in a.model:
         name, path = spec.split("=", 1)
         base = TextDetector(path)
