@@ -27,8 +27,7 @@ from .discover import read_regular
 from .keys import Keyring
 from .objects import classify, has_pixels
 from .outputs import dicom_relpath, media_relpath
-
-DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "text_detector.onnx"
+from .resources import DEFAULT_MODEL
 
 
 class Quarantined(Exception):

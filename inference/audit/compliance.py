@@ -14,11 +14,13 @@ from pathlib import Path
 
 from pydicom.dataset import Dataset
 
+from inference.resources import data_file
+
 from .findings import Finding
 
 _HERE = Path(__file__).resolve().parent
 _TABLES = (
-    _HERE.parent / "header" / "data" / "ps315_table_e1_1.json",                    # committed with the package
+    data_file("inference.header", "data", "ps315_table_e1_1.json"),                    # committed with the package
     _HERE.parents[2] / "shared" / "data" / "standard" / "confidentiality_profile_attributes.json",  # developers
 )
 _STANDARD_UID_PREFIX = "1.2.840.10008."  # SOP classes, transfer syntaxes: public, never personal

@@ -17,8 +17,7 @@ import numpy as np
 from inference.detect.boxes import decode_yolo, nms, select
 from inference.detect.second_look import SecondLookSettings, margin_fn, second_look
 from inference.detect.tiling import crop_padded, tile_plan, to_rgb
-
-DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "text_detector.onnx"
+from inference.resources import DEFAULT_MODEL  # package data in a wheel, models/ in a checkout
 
 
 class ModelError(RuntimeError):

@@ -12,17 +12,18 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import yaml
 from pydicom.dataset import Dataset
 
+from inference.resources import data_file
+
 from ..keys import Keyring
 from ..textdeid import TextDeidentifier
 from ..textdeid.fold import fold
 
-DATA = Path(__file__).parent / "data" / "observer_concepts.yaml"
+DATA = data_file("inference.documents", "data", "observer_concepts.yaml")
 TEXT_VRS = {"LO", "LT", "ST", "UT", "SH", "UC"}
 # scrubbed by their own handler (a second scrub would shift dates twice)
 ALREADY_SCRUBBED = frozenset({"TextValue", "UnformattedTextValue", "CodeMeaning", "CodeValue", "LongCodeValue"})

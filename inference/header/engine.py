@@ -10,13 +10,14 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 from typing import Callable
 
+from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
-from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
 from pydicom.sequence import Sequence
+
+from inference.resources import data_file
 
 from ..identity import Identity, IdentityReadError
 from ..keys import Keyring
@@ -27,7 +28,7 @@ from .profile import Profile
 from .table import REPEATING_GROUPS, Table, load_table
 from .values import DATE_VRS, MAX_CHARS, TEXT_VRS, fit_text
 
-POLICY_PATH = Path(__file__).resolve().parent / "data" / "policy.json"
+POLICY_PATH = data_file("inference.header", "data", "policy.json")
 CODING_SCHEME = "DCM"
 BASIC_CODE = ("113100", "Basic Application Confidentiality Profile")
 

@@ -14,9 +14,11 @@ from typing import Any
 import yaml
 from pydicom.datadict import tag_for_keyword
 
+from inference.resources import data_file
+
 from .table import load_table
 
-PROFILES_DIR = Path(__file__).resolve().parent / "profiles"
+PROFILES_DIR = data_file("inference.header", "profiles")
 ACTIONS = {"X", "Z", "D", "K", "C", "U", "P"}  # P: keyed pseudonym (extension, never an original value)
 _TAG_RE = re.compile(r"^\(?\s*([0-9A-Fa-f]{4})\s*,\s*([0-9A-Fa-f]{4})\s*\)?$")
 
