@@ -143,6 +143,15 @@ class Identity:
         """What the per-patient date offset is keyed on: the original Patient ID, else the name."""
         return self.patient_id or self.patient_name
 
+    @property
+    def name_parts(self) -> tuple[str, ...]:
+        """The header gives the patient's name whole (patient_name): no separately known parts."""
+        return ()
+
+    def person_names(self) -> tuple[str, ...]:
+        """Every PN value of the header: the patient's and other people's (physicians, operators...)."""
+        return self.names
+
     def name_tokens(self) -> set[str]:
         out: set[str] = set()
         for name in self.names:

@@ -6,7 +6,6 @@ becomes a quarantine result with a reason (fail closed); nothing half-anonymised
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import io
 import re
@@ -101,6 +100,7 @@ def _check_inflated_size(data: bytes, budget_bytes: int) -> None:
     """A Deflate body is inflated against the budget first: pydicom inflates it whole, so a small deflate
     bomb would otherwise take all memory. A corrupt or truncated stream is refused here with its reason."""
     import zlib
+
     from pydicom.filereader import _read_file_meta_info
     fp = io.BytesIO(data[132:])
     _read_file_meta_info(fp)
@@ -222,29 +222,6 @@ def blanked_regions(report: Any) -> list[list[int]]:
     return np.unique(np.concatenate(rects), axis=0).astype(int).tolist()
 
 
-def report_dict(report: Any) -> Any:
-    """A handler's report as plain JSON data for the audit trail: counts and codes, never pixel arrays."""
-    if hasattr(report, "summary"):
-        return report.summary()
-    if dataclasses.is_dataclass(report):
-        out = {}
-        for f in dataclasses.fields(report):
-            if f.name.startswith("_") or f.name == "actions":
-                continue
-            v = getattr(report, f.name)
-            if isinstance(v, (str, int, float, bool)) or v is None:
-                out[f.name] = v
-            elif isinstance(v, dict):
-                out[f.name] = {str(k): n for k, n in v.items() if isinstance(n, (int, float, str))}
-            elif isinstance(v, (list, tuple)) and all(isinstance(x, (str, int, float)) for x in v):
-                out[f.name] = list(v)
-        for name in ("boxes_total",):
-            if hasattr(report, name):
-                out[name] = getattr(report, name)
-        return out
-    return report if isinstance(report, (list, dict, str, int)) else str(report)
-
-
 def patient_folder(ds: Dataset, keyring: Keyring) -> str:
     """The pseudonymous PatientID names the folder; objects without one are grouped per (remapped) study."""
     pid = str(ds.get("PatientID", "") or "").strip()
@@ -298,7 +275,7 @@ def _content_handler(handler: str, ds: Dataset, identity: Any, textdeid: Any, ct
             lossy_reencode=ctx.options.lossy_reencode, extra_boxes=_extra_boxes(ds, ctx, review, result),
             # a person looked at this file and approved it: "flagged but nothing found" is no longer uncertain
             quarantine_flagged_without_text=not approved))
-        result.actions["pixels"] = report_dict(report)
+        result.actions["pixels"] = report.to_record()
         result.actions["pixels"]["regions"] = blanked_regions(report)
         per_frame = [r.reshape(-1, 4).astype(int).tolist() for r in report.boxes_per_frame]
         if len(per_frame) > 1 and any(r != per_frame[0] for r in per_frame):
@@ -394,12 +371,12 @@ def process_file(path: Path, source: str, ctx: Context, version: str | None = No
         result.timings["content"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        from .header import deidentify_dataset
         from .documents import keep_tags, method_codes
+        from .header import deidentify_dataset
         header_report = deidentify_dataset(ds, ctx.profile, ctx.keyring, identity=identity,
                                            clean_text=textdeid.scrub, keep_tags=keep_tags(result.handler),
                                            content_codes=method_codes(result.handler))
-        result.actions["header"] = report_dict(header_report)
+        result.actions["header"] = header_report.to_record()
         if version:
             ds.SOPInstanceUID = versioned_uid(ctx.keyring, original_sop_uid, version)
             result.actions["uid_version"] = version

@@ -18,7 +18,7 @@ from pydicom.sequence import Sequence
 
 from inference.header import Profile, SafePrivate, deidentify_dataset
 from inference.header.build_table import OPTIONS, build
-from inference.header.engine import POLICY_PATH
+from inference.header.state import POLICY_PATH
 from inference.header.table import TABLE_PATH
 from inference.header.values import shift_date_value
 from inference.identity import Identity

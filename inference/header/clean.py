@@ -7,15 +7,14 @@ is the general free-text de-identifier and can be passed to the engine instead.
 from __future__ import annotations
 
 import re
-from typing import Callable
 
 from ..identity import Identity
+from .state import TextCleaner
 
 REPLACEMENT = "***"
 # Lithuanian personal code (asmens kodas): G YYMMDD NNN C, first digit 1-6 = century and sex.
 ASMENS_KODAS = re.compile(r"(?<!\d)[1-6]\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{4}(?!\d)")
 
-TextCleaner = Callable[..., str]  # (text, max_len: int | None = None, vr: str | None = None) -> cleaned text
 
 
 def asmens_kodas_valid(code: str) -> bool:

@@ -16,6 +16,7 @@ from pydicom.datadict import tag_for_keyword
 
 from inference.resources import data_file
 
+from .actions import Action
 from .table import load_table
 
 PROFILES_DIR = data_file("inference.header", "profiles")
@@ -31,7 +32,7 @@ class ProfileError(ValueError):
 class Override:
     """A per-tag decision that replaces the table's: an action code, or a fixed replacement value."""
 
-    action: str  # one of ACTIONS, or "V" for a fixed value
+    action: Action  # one of ACTIONS, or Action.FIXED for a fixed value
     value: Any = None
 
 
@@ -88,9 +89,9 @@ def parse_override(key: str, spec: Any) -> tuple[int, Override]:
         action = spec.strip().upper()
         if action not in ACTIONS:
             raise ProfileError(f"override {key}: action {spec!r} is not one of {sorted(ACTIONS)}")
-        return tag, Override(action)
+        return tag, Override(Action.of(action))
     if isinstance(spec, dict) and "value" in spec:
-        return tag, Override("V", spec["value"])
+        return tag, Override(Action.FIXED, spec["value"])
     if isinstance(spec, dict) and "action" in spec:
         return parse_override(key, spec["action"])
     raise ProfileError(f"override {key}: give an action code or {{value: ...}}, got {spec!r}")
