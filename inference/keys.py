@@ -16,12 +16,14 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import ConfigError
+
 UID_ROOT = "2.25."
 MAX_SHIFT_DAYS = 365 * 2  # date offsets lie in [-MAX_SHIFT_DAYS, -1]: always into the past, never zero
 MIN_KEY_BITS = 64.0  # below this estimate a key is called low-entropy (warned, refused with --strict)
 
 
-class KeyError_(ValueError):
+class KeyError_(ConfigError):
     """The secret key is missing or unusable."""
 
 

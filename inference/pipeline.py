@@ -23,13 +23,14 @@ from pydicom.uid import UID
 from .completeness import Incomplete, check_complete
 from .context import FileResult, OutputFile, RunOptions
 from .discover import read_regular
+from .errors import NotReleasable
 from .keys import Keyring
 from .objects import classify, has_pixels
 from .outputs import dicom_relpath, media_relpath
 from .resources import DEFAULT_MODEL
 
 
-class Quarantined(Exception):
+class Quarantined(NotReleasable):
     """Raised inside the pipeline: the file cannot be released; the message is the reason."""
 
 
@@ -415,11 +416,14 @@ def process_file(path: Path, source: str, ctx: Context, version: str | None = No
         result.status = "written"
     except Quarantined as e:
         result.reason = str(e)
+    except NotReleasable as e:  # a refusal by policy from a stage (HeaderError, PixelError, DocumentError...)
+        result.reason = f"{type(e).__name__}: {e}"[:1000]
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as e:  # anything unexpected is a reason to hold the file back, never to release it
         # BaseException: a native library's panic (pyo3 PanicException) is not an Exception subclass
         result.reason = f"{type(e).__name__}: {e}"[:1000]
+        result.internal_error = True  # a bug, not a policy: the summary counts it apart
     finally:
         result.timings["total"] = time.perf_counter() - t0
     if result.status != "written":

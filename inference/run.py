@@ -237,7 +237,11 @@ class Runner:
             note = self.quarantine.add(path, r.source, r.reason)
             if note:
                 r.reason = f"{r.reason} ({note})"
-            self.reasons[f"quarantined: {_reason_class(r.reason)}"] += 1
+            if r.internal_error:  # a bug, not a policy refusal: counted apart so that it is reported and fixed
+                self.counts["internal errors"] += 1
+                self.reasons[f"internal error (quarantined): {_reason_class(r.reason)}"] += 1
+            else:
+                self.reasons[f"quarantined: {_reason_class(r.reason)}"] += 1
         elif r.status == "dropped":
             self.reasons[r.reason] += 1
         self.counts[r.status] += 1
@@ -418,6 +422,9 @@ def print_summary(s: dict, path: Path) -> None:
         f"  skipped      {c.get('skipped', 0)} (not DICOM, DICOMDIR or not readable: each one in the reasons)",
         f"  quarantined  {c.get('quarantined', 0)}",
     ]
+    if c.get("internal errors"):
+        lines.append(f"    of which internal errors {c['internal errors']} (a bug, not a refusal by policy: "
+                     "please report it with the trail record)")
     if s["reasons"]:
         lines.append("  reasons:")
         lines += [f"    {n:6d}  {r}" for r, n in s["reasons"].items()]

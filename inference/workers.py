@@ -40,7 +40,8 @@ def _worker_main(conn: Connection, init: Callable[..., Any], init_args: tuple,
             conn.send(("result", result))
         except Exception as e:  # a result that cannot be pickled is held back, never lost
             conn.send(("result", FileResult(source=item[1], status="quarantined",
-                                            reason=f"result could not be passed back: {type(e).__name__}: {e}")))
+                                            reason=f"result could not be passed back: {type(e).__name__}: {e}",
+                                            internal_error=True)))
 
 
 def death_reason(exitcode: int | None) -> str:

@@ -89,6 +89,11 @@ def closing_text(s: dict, html: Path, mlflow_line: str) -> str:
              f"{s['frames_checked']} frames; {s['files_per_s']:.2f} files/s"]
     if s["files"] == 0:
         lines.append("  nothing to audit: no DICOM or JPEG/PNG file under the output folder")
+    unread = s.get("unread_inputs", [])
+    if unread:
+        lines.append(f"  {len(unread)} input file(s) could not be read, so their personal values were not looked "
+                     "for (not passed):")
+        lines += [f"    {u['input']}: {u['reason']}" for u in unread[:20]]
     for kind, n in list(s["findings_by_kind"].items())[:8]:
         lines.append(f"  {n:6d}  {kind}")
     gt = s.get("ground_truth")

@@ -1,13 +1,18 @@
 """Generic personal-data detectors for text that does not contain a known original value.
 
-When inference.textdeid (the project's shared free-text de-identifier) is importable its findings are used as
-well; these patterns are the auditor's own, so a gap in the redactor's detectors is not copied into the audit.
+The findings of inference.textdeid (the project's shared free-text de-identifier) are used as well; these
+patterns are the auditor's own, so a gap in the redactor's detectors is not copied into the audit.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
+from typing import Callable
+
+from inference.keys import Keyring
+from inference.textdeid import Span, TextDeidentifier, TextDeidOptions
 
 
 @dataclass(frozen=True)
@@ -64,45 +69,27 @@ def find_generic(text: str) -> list[GenericHit]:
     return hits
 
 
-def _shared_textdeid(text: str) -> list[GenericHit]:
-    """Findings of the project's shared detector (names lexicon etc.) when it offers an identity-free finder."""
-    finder = _textdeid_finder()
-    if finder is None:
-        return []
-    out = []
-    for span in finder(text):
-        start, end = int(getattr(span, "start", 0)), int(getattr(span, "end", 0))
-        kind = str(getattr(span, "kind", getattr(span, "label", "textdeid"))).lower()
-        if kind in _SHIFTED_KINDS:
-            continue
-        out.append(GenericHit(f"textdeid:{kind}", start, end, text[start:end]))
-    return out
-
-
 # released text keeps dates, shifted: a date alone is no finding (birth dates are, see _BIRTH_WORDS)
 _SHIFTED_KINDS = {"date", "datetime", "time"}
 
 
-_FINDER: object = None
+@lru_cache(maxsize=1)
+def _textdeid_finder() -> Callable[[str], list[Span]]:
+    """TextDeidentifier(identity=None).find, built once. Part of the auditor's detectors: when it cannot be built,
+    the audit fails (an error), it never goes on with fewer detectors unnoticed."""
+    # no identity: only its generic detectors; the key only matters for scrub(), never for find().
+    # Titled names and addresses are left out: on OCR'd overlay labels ('Patient Name:', 'PR 202 ms') they
+    # fire on the label itself once the value is blanked; the auditor's own address pattern stays.
+    options = TextDeidOptions(titled_names=False, addresses=False)
+    return TextDeidentifier(None, Keyring(b"medanon-audit-find-only-not-a-secret"), options).find
 
 
-def _textdeid_finder():
-    """TextDeidentifier(identity=None, keyring=None).find, built once; None while the module does not exist."""
-    global _FINDER
-    if _FINDER is None:
-        try:
-            from inference.textdeid import TextDeidentifier  # type: ignore[attr-defined]
-        except ImportError:
-            _FINDER = False
-            return None
-        from inference.keys import Keyring
-        from inference.textdeid import TextDeidOptions
-        # no identity: only its generic detectors; the key only matters for scrub(), never for find().
-        # Titled names and addresses are left out: on OCR'd overlay labels ('Patient Name:', 'PR 202 ms') they
-        # fire on the label itself once the value is blanked; the auditor's own address pattern stays.
-        options = TextDeidOptions(titled_names=False, addresses=False)
-        try:
-            _FINDER = TextDeidentifier(None, Keyring(b"medanon-audit-find-only-not-a-secret"), options).find
-        except (TypeError, AttributeError, ValueError):  # its contract needs an identity: our own patterns remain
-            _FINDER = False
-    return _FINDER or None
+def _shared_textdeid(text: str) -> list[GenericHit]:
+    """Findings of the project's shared detector (names lexicon etc.), identity-free."""
+    out = []
+    for span in _textdeid_finder()(text):
+        kind = span.kind.lower()
+        if kind in _SHIFTED_KINDS:
+            continue
+        out.append(GenericHit(f"textdeid:{kind}", span.start, span.end, text[span.start:span.end]))
+    return out

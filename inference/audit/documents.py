@@ -8,9 +8,7 @@ import io
 
 from pydicom.dataset import Dataset
 
-
-class DocumentError(RuntimeError):
-    """An encapsulated document cannot be read, so it cannot be shown to be clean."""
+from ..errors import DocumentError  # an unreadable document cannot be shown to be clean
 
 
 def pdf_texts(ds: Dataset) -> list[tuple[str, str]]:

@@ -17,10 +17,11 @@ import numpy as np
 from inference.detect.boxes import decode_yolo, nms, select
 from inference.detect.second_look import SecondLookSettings, margin_fn, second_look
 from inference.detect.tiling import crop_padded, tile_plan, to_rgb
+from inference.errors import NotReleasable
 from inference.resources import DEFAULT_MODEL  # package data in a wheel, models/ in a checkout
 
 
-class ModelError(RuntimeError):
+class ModelError(NotReleasable, RuntimeError):
     """The detector model is missing, unloadable or does not match its sidecar."""
 
 

@@ -14,6 +14,7 @@ from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
+from ..errors import NotReleasable
 from ..identity import Identity, IdentityReadError
 from ..keys import Keyring
 from .actions import Action
@@ -29,7 +30,7 @@ CODING_SCHEME = "DCM"
 BASIC_CODE = ("113100", "Basic Application Confidentiality Profile")
 
 
-class HeaderError(ValueError):
+class HeaderError(NotReleasable, ValueError):
     """The header could not be fully de-identified; the pipeline quarantines the file with this reason."""
 
 

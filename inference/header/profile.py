@@ -16,6 +16,7 @@ from pydicom.datadict import tag_for_keyword
 
 from inference.resources import data_file
 
+from ..errors import ConfigError
 from .actions import Action
 from .table import load_table
 
@@ -24,7 +25,7 @@ ACTIONS = {"X", "Z", "D", "K", "C", "U", "P"}  # P: keyed pseudonym (extension, 
 _TAG_RE = re.compile(r"^\(?\s*([0-9A-Fa-f]{4})\s*,\s*([0-9A-Fa-f]{4})\s*\)?$")
 
 
-class ProfileError(ValueError):
+class ProfileError(ConfigError):
     """The profile file is missing or inconsistent."""
 
 

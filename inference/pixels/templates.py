@@ -26,12 +26,14 @@ from typing import Any
 import numpy as np
 from pydicom.dataset import Dataset
 
+from inference.errors import ConfigError
+
 STATUSES = ("proposed", "accepted", "rejected")
 # One extra box: (frame, x0, y0, x1, y1); frame -1 = every frame (static text, device templates)
 ExtraBox = tuple[int, int, int, int, int]
 
 
-class TemplateError(ValueError):
+class TemplateError(ConfigError):
     """A template file that does not follow the documented format (never silently ignored)."""
 
 
