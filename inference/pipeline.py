@@ -28,6 +28,7 @@ from .keys import Keyring
 from .objects import classify, has_pixels
 from .outputs import dicom_relpath, media_relpath
 from .resources import DEFAULT_MODEL
+from .vrs import CHARACTER_VRS
 
 
 class Quarantined(NotReleasable):
@@ -153,8 +154,6 @@ def require_complete(data: bytes) -> None:
         raise Quarantined(f"truncated or malformed file: {e}") from e
 
 
-_TEXT_VRS = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM", "UI", "UC",
-                       "UR", "UT"})
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f]")  # TAB, LF, FF, CR and ESC (ISO 2022) are text
 
 
@@ -162,7 +161,7 @@ def _check_text_values(ds: Dataset) -> None:
     """A text value holding control bytes means a mis-parsed file: a changed length made one element swallow
     the following ones, whose values (a patient name) would then pass de-identification as, say, a time."""
     for elem in ds.iterall():
-        if elem.VR not in _TEXT_VRS or elem.value is None:
+        if elem.VR not in CHARACTER_VRS or elem.value is None:
             continue
         values = elem.value if isinstance(elem.value, (list, tuple, MultiValue)) else [elem.value]
         if any(_CONTROL.search(str(v).rstrip("\x00 ")) for v in values):

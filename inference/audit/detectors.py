@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
 from functools import lru_cache
 from typing import Callable
 
 from inference.keys import Keyring
-from inference.textdeid import Span, TextDeidentifier, TextDeidOptions
+from inference.textdeid import Span, TextDeidentifier, TextDeidOptions, personal_code_valid
 
 
 @dataclass(frozen=True)
@@ -31,30 +30,13 @@ _BIRTH_WORDS = re.compile(r"(gim|g\.\s*d|birth|dob|born|b\.\s*d)", re.IGNORECASE
 _ADDRESS = re.compile(r"\b[A-ZĄČĘĖĮŠŲŪŽ][a-ząčęėįšųūž]{2,}\s+(?:g|gatvė|pr|prospektas|al|alėja|pl|plentas|skg|skersgatvis)\.?\s+\d+[A-Za-z]?(?:\s*[-–]\s*\d+)?")
 
 
-def lt_personal_code_valid(code: str) -> bool:
-    """Lithuanian asmens kodas: G YYMMDD NNN K with a valid birth date and the official two-pass check digit."""
-    if len(code) != 11 or not code.isdigit() or code[0] not in "123456":
-        return False
-    century = {"1": 1800, "2": 1800, "3": 1900, "4": 1900, "5": 2000, "6": 2000}[code[0]]
-    try:
-        date(century + int(code[1:3]), int(code[3:5]), int(code[5:7]))
-    except ValueError:
-        return False
-    d = [int(c) for c in code]
-    s = sum(d[i] * (i % 9 + 1) for i in range(10)) % 11
-    if s == 10:
-        s = sum(d[i] * ((i + 2) % 9 + 1) for i in range(10)) % 11
-        s = 0 if s == 10 else s
-    return s == d[10]
-
-
 def find_generic(text: str) -> list[GenericHit]:
     """E-mails, phone numbers, valid personal codes, dates of birth (a date near a birth word), street addresses."""
     hits: list[GenericHit] = []
     for m in _EMAIL.finditer(text):
         hits.append(GenericHit("email", m.start(), m.end(), m.group()))
     for m in _CODE.finditer(text):
-        if lt_personal_code_valid(m.group()):
+        if personal_code_valid(m.group()):  # the one rule (textdeid/patterns.py)
             hits.append(GenericHit("personal_code", m.start(), m.end(), m.group()))
     for m in _PHONE.finditer(text):
         if not any(h.start <= m.start() < h.end for h in hits):

@@ -19,12 +19,11 @@ from ..identity import Identity, IdentityReadError
 from ..keys import Keyring
 from .actions import Action
 from .charset import normalise_charset
-from .clean import make_cleaner
 from .handlers import HANDLERS, Handler, fixed_value, remap_uid
 from .profile import Profile
-from .state import HeaderReport, Run, load_policy
+from .state import HeaderReport, Run, TextCleaner, load_policy
 from .table import REPEATING_GROUPS, Rule, Table, load_table
-from .values import DATE_VRS, TEXT_VRS
+from ..vrs import DATE_VRS, FREE_TEXT_VRS
 
 CODING_SCHEME = "DCM"
 BASIC_CODE = ("113100", "Basic Application Confidentiality Profile")
@@ -123,7 +122,7 @@ def _default_action(elem: DataElement, run: Run, mode: Action | None) -> Action:
         return Action.KEEP
     if vr in DATE_VRS and run.days is not None:
         return Action.CLEAN
-    if mode is not None and vr in TEXT_VRS | DATE_VRS | {"TM", "AE", "AS"}:
+    if mode is not None and vr in FREE_TEXT_VRS | DATE_VRS | {"TM", "AE", "AS"}:
         return mode
     return Action.KEEP_SCRUBBED  # keep, free text scrubbed of known identifying values
 
@@ -233,7 +232,7 @@ def _device_values_naming_the_institution(ds: Dataset, run: Run, institution: li
     if not institution or DEVICE_ID_COLUMN not in run.profile.columns or INSTITUTION_ID_COLUMN in run.profile.columns:
         return
     for tag, rule in run.table.rules.items():
-        if rule.options.get(DEVICE_ID_COLUMN) != "K" or rule.vr not in TEXT_VRS or tag not in ds:
+        if rule.options.get(DEVICE_ID_COLUMN) != "K" or rule.vr not in FREE_TEXT_VRS or tag not in ds:
             continue
         elem = ds[tag]
         if tag in run.profile.overrides or not isinstance(elem.value, str):
@@ -314,6 +313,12 @@ def add_deidentification_marks(ds: Dataset, run: Run) -> None:
     run.report.method_codes = [v for v, _ in dict(codes).items()]
 
 
+def _default_cleaner(identity: Identity, keyring: Keyring) -> TextCleaner:
+    """The one free-text cleaner: the shared text de-identifier, exactly as the pipeline passes it."""
+    from ..textdeid import TextDeidentifier
+    return TextDeidentifier(identity, keyring).scrub
+
+
 DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
 
 
@@ -330,8 +335,8 @@ def deidentify_dataset(ds: Dataset, profile: Profile, keyring: Keyring, *, ident
     """De-identify `ds` in place per PS3.15 Table E.1-1 and `profile`; return what was done.
 
     identity: the original values (read here if not given) - used to scrub kept free text.
-    clean_text: a text de-identifier for C actions (default: exact identity values + asmens kodas), called as
-    clean_text(text, max_len=, vr=) (clean.TextCleaner; TextDeidentifier.scrub fits).
+    clean_text: a text de-identifier for C actions, called as clean_text(text, max_len=, vr=) (state.TextCleaner).
+    Default: the pipeline's own, TextDeidentifier(identity, keyring).scrub, so the library call scrubs as much.
     keep_tags: attributes a content handler has already cleaned (e.g. EncapsulatedDocument after the PDF
     handler, ContentSequence after the SR handler): kept (sequences still walked for UIDs, dates, names).
     content_codes: (code value, meaning) of what the content handlers did (documents.method_codes).
@@ -351,7 +356,7 @@ def deidentify_dataset(ds: Dataset, profile: Profile, keyring: Keyring, *, ident
     report = HeaderReport(profile=profile.name)
     days = keyring.date_offset_days(identity.patient_key) if profile.shifts_dates else None
     run = Run(table=table, profile=profile, keyring=keyring, policy=load_policy(),
-              clean_text=clean_text or make_cleaner(identity), days=days, report=report,
+              clean_text=clean_text or _default_cleaner(identity, keyring), days=days, report=report,
               walker=_walk, keep_tags=frozenset(keep_tags), content_codes=tuple(content_codes))
     institution = _institution_values(ds)
     _walk(ds, run, "", None)

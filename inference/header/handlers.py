@@ -14,7 +14,8 @@ from pydicom.uid import UID_dictionary
 
 from .actions import Action
 from .state import Run
-from .values import DATE_VRS, TEXT_VRS, DateParseError, dummy_value, shift_date_value
+from ..vrs import DATE_VRS, FREE_TEXT_VRS
+from .values import DateParseError, dummy_value, shift_date_value
 
 DICOM_ROOT = "1.2.840.10008."
 
@@ -58,7 +59,7 @@ def keep(ds: Dataset, elem: DataElement, run: Run, path: str, mode: Action | Non
 def keep_scrubbed(ds: Dataset, elem: DataElement, run: Run, path: str, mode: Action | None) -> Action:
     """Attributes the table does not list are kept, but free text is scrubbed of this dataset's own
     identifying values and personal codes: they must not survive anywhere (issue 2, header PHI)."""
-    if elem.VR in TEXT_VRS and not _empty(elem):
+    if elem.VR in FREE_TEXT_VRS and not _empty(elem):
         before = elem.value
         _map_values(elem, run.text_cleaner(elem.VR))
         if str(elem.value) != str(before):
@@ -124,7 +125,7 @@ def clean(ds: Dataset, elem: DataElement, run: Run, path: str, mode: Action | No
         return shift_dates(ds, elem, run, path, mode) if run.days is not None else dummy(ds, elem, run, path, mode)
     if vr == "TM":
         return Action.KEEP if run.days is not None else dummy(ds, elem, run, path, mode)
-    if vr in TEXT_VRS:
+    if vr in FREE_TEXT_VRS:
         _map_values(elem, run.text_cleaner(vr))
         return Action.CLEAN
     if vr == "AE":
@@ -147,7 +148,7 @@ def pseudonym(ds: Dataset, elem: DataElement, run: Run, path: str, mode: Action 
     if func:
         _map_values(elem, getattr(run.keyring, func))
         return Action.PSEUDONYM
-    if elem.VR not in TEXT_VRS | {"AE", "CS"}:
+    if elem.VR not in FREE_TEXT_VRS | {"AE", "CS"}:
         return dummy(ds, elem, run, path, mode)
     limit = 16 if elem.VR in ("SH", "AE", "CS") else 64
     _map_values(elem, lambda v: (("ANON^" if elem.VR == "PN" else "ANON")

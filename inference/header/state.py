@@ -98,7 +98,7 @@ class Run:
     profile: Profile
     keyring: Keyring
     policy: Policy
-    clean_text: TextCleaner  # (text, max_len=, vr=) -> text (clean.make_cleaner, TextDeidentifier.scrub)
+    clean_text: TextCleaner  # (text, max_len=, vr=) -> text (TextDeidentifier.scrub)
     days: int | None  # date offset when the modified-dates option is on
     report: HeaderReport
     walker: Walker  # engine._walk: how a sequence's items are walked
