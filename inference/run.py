@@ -29,6 +29,7 @@ from .objects import drop_names
 from .outputs import (AuditTrail, OutputError, Quarantine, ensure_writable, remove_stale_temps,
                       write_atomic)
 from .pipeline import DEFAULT_MODEL, Context, process_file
+from .resources import code_version
 from .workers import Supervisor, WorkerError
 
 EXIT_OK, EXIT_FATAL, EXIT_USAGE, EXIT_QUARANTINED, EXIT_PUSH = 0, 1, 2, 3, 4
@@ -112,7 +113,8 @@ def resolve_key(a: argparse.Namespace, audit_dir: Path) -> tuple[bytes, str]:
 
 
 def fingerprint(options: RunOptions, key: bytes) -> str:
-    """Identifies what a run would produce: a file done under another profile, key or model is done again."""
+    """Identifies what a run would produce: a file done under another profile, key, model or code version
+    (package version + digest of the inference/ files, resources.code_version) is done again."""
     model = options.model_path or DEFAULT_MODEL
     model_id = hashlib.sha256(model.read_bytes()).hexdigest()[:12] if model.exists() else "no-model"
     key_id = hmac.new(key, b"medanon-key-id", hashlib.sha256).hexdigest()[:12]
@@ -120,7 +122,7 @@ def fingerprint(options: RunOptions, key: bytes) -> str:
     fields = asdict(options)
     fields.pop("max_decoded_mb")  # a budget only quarantines: it changes no written output
     blob = json.dumps({**fields, "model_path": None, "detector_threads": None,  # threads change no output
-                       "model": model_id, "key": key_id,
+                       "model": model_id, "key": key_id, "code": code_version(),
                        # reviews count per file (review_fingerprints); accepted templates for every file
                        "reviews_path": None, "templates_dir": accepted_digest(options.templates_dir)}, sort_keys=True,
                       default=sorted)
