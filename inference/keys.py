@@ -13,7 +13,7 @@ import math
 import os
 import secrets
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ConfigError
@@ -101,7 +101,15 @@ def key_problems(key: bytes, path: Path | None) -> list[str]:
 class Keyring:
     """All keyed mappings of one run. Pure: the same key and input always give the same output."""
 
-    key: bytes
+    key: bytes = field(repr=False)  # the secret: never in a repr, a log line, a trail or a summary
+
+    def __repr__(self) -> str:
+        """A one-way id of the key tells two keyrings apart; the key itself is never shown."""
+        return f"Keyring(key=<secret, id {self.key_id}>)"
+
+    @property
+    def key_id(self) -> str:
+        return hmac.new(self.key, b"medanon-key-id", hashlib.sha256).hexdigest()[:12]
 
     def _digest(self, domain: str, value: str) -> bytes:
         return hmac.new(self.key, f"{domain}\x00{value}".encode("utf-8"), hashlib.sha256).digest()

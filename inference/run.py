@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import hmac
 import json
 import os
 import sys
@@ -117,7 +116,7 @@ def fingerprint(options: RunOptions, key: bytes) -> str:
     (package version + digest of the inference/ files, resources.code_version) is done again."""
     model = options.model_path or DEFAULT_MODEL
     model_id = hashlib.sha256(model.read_bytes()).hexdigest()[:12] if model.exists() else "no-model"
-    key_id = hmac.new(key, b"medanon-key-id", hashlib.sha256).hexdigest()[:12]
+    key_id = Keyring(key).key_id
     from .pixels.templates import accepted_digest
     fields = asdict(options)
     fields.pop("max_decoded_mb")  # a budget only quarantines: it changes no written output
