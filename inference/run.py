@@ -2,7 +2,8 @@
 
 Walks INPUT, anonymises every DICOM file (header, pixels, reports), writes OUTPUT/dicom/<patient>/<study>/
 <series>/<instance>.dcm (and jpg/, mp4/), an audit trail and a quarantine beside OUTPUT. Re-running skips what
-is already done and gives identical outputs. Exit status: 0 all released, 3 something quarantined, 4 PACS push incomplete, 1 fatal, 2 usage.
+is already done and gives identical outputs. Exit status: 0 all released, 3 something quarantined,
+4 PACS push incomplete (the files are written; --resume-push sends the rest), 1 fatal, 2 usage.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from collections import Counter
 from contextlib import closing
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Generator, Iterable
 
 from tqdm import tqdm
 
@@ -42,7 +43,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--key-file", type=Path, help="secret key file (else $MEDANON_KEY, else OUTPUT.audit/medanon.key)")
     p.add_argument("--profile", default="basic", help="header profile name or YAML path (default: basic)")
     p.add_argument("--format", default="dicom", help="comma list of dicom,jpg,mp4 (default: dicom)")
-    p.add_argument("--drop", default="", help=f"comma list of object types to leave out: {','.join(sorted(drop_names()))}")
+    p.add_argument("--drop", default="",
+                   help=f"comma list of object types to leave out: {','.join(sorted(drop_names()))}")
     p.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
     p.add_argument("--max-decoded-mb", type=int, default=RunOptions.max_decoded_mb,
                    help="decode budget per file in MiB: a larger declared pixel or inflated size is quarantined "
@@ -51,7 +53,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="seconds one file may take; a worker over it is stopped and the file quarantined "
                         "(default 3600, 0 = no limit)")
     p.add_argument("--model", type=Path, default=None, help=f"ONNX text detector (default {DEFAULT_MODEL.name})")
-    p.add_argument("--audit", action="store_true", help="audit each file before release; flagged files go to quarantine")
+    p.add_argument("--audit", action="store_true",
+                   help="audit each file before release; flagged files go to quarantine")
     p.add_argument("--audit-max-frames", type=int, default=0,
                    help="with --audit: frames OCR-ed per file (default 0 = every frame)")
     p.add_argument("--audit-flag-any-text", action="store_true",
@@ -164,7 +167,7 @@ def _work(ctx: Context, item: tuple[str, str]) -> FileResult:
 
 
 def _results(items: Iterable[tuple[str, str]], options: RunOptions, key: bytes, workers: int,
-             file_timeout: float | None = None) -> Iterator[FileResult]:
+             file_timeout: float | None = None) -> Generator[FileResult, None, None]:
     """Always in worker processes, one file in flight per worker (bounded memory): a native crash or a hang
     in a decoder costs only its file (inference/workers.py)."""
     return Supervisor(workers, _init_worker, (options, key), _work, file_timeout or None).run(items)
@@ -185,7 +188,8 @@ class Runner:
     """Writes what process_file returns: outputs atomically, the trail, the quarantine, the summary."""
 
     def __init__(self, output: Path, trail: AuditTrail, quarantine: Quarantine, fp: str,
-                 redo: Callable[[Path, str, str], FileResult] | None = None, fp_by_source: dict[str, str] | None = None):
+                 redo: Callable[[Path, str, str], FileResult] | None = None,
+                 fp_by_source: dict[str, str] | None = None):
         self.output, self.trail, self.quarantine, self.fp = output, trail, quarantine, fp
         self.fp_by_source = fp_by_source or {}  # reviewed files: the fingerprint includes their review
         self.counts: Counter[str] = Counter()

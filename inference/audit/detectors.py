@@ -23,11 +23,13 @@ class GenericHit:
 
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
-_PHONE = re.compile(r"(?<![\d])(?:\+370[\s-]?\d{1,3}[\s-]?\d{2,3}[\s-]?\d{2,4}|8[\s-]?6\d{2}[\s-]?\d{5}|\+\d{1,3}[\s-]?\(?\d{2,4}\)?[\s-]?\d{3,4}[\s-]?\d{3,4})(?![\d])")
+_PHONE = re.compile(r"(?<![\d])(?:\+370[\s-]?\d{1,3}[\s-]?\d{2,3}[\s-]?\d{2,4}|8[\s-]?6\d{2}[\s-]?\d{5}"
+                    r"|\+\d{1,3}[\s-]?\(?\d{2,4}\)?[\s-]?\d{3,4}[\s-]?\d{3,4})(?![\d])")
 _CODE = re.compile(r"(?<!\d)[1-6]\d{10}(?!\d)")
 _DATE = re.compile(r"(?<!\d)(?:(\d{4})[-./](\d{1,2})[-./](\d{1,2})|(\d{1,2})[-./](\d{1,2})[-./](\d{4}))(?!\d)")
 _BIRTH_WORDS = re.compile(r"(gim|g\.\s*d|birth|dob|born|b\.\s*d)", re.IGNORECASE)
-_ADDRESS = re.compile(r"\b[A-ZĄČĘĖĮŠŲŪŽ][a-ząčęėįšųūž]{2,}\s+(?:g|gatvė|pr|prospektas|al|alėja|pl|plentas|skg|skersgatvis)\.?\s+\d+[A-Za-z]?(?:\s*[-–]\s*\d+)?")
+_ADDRESS = re.compile(r"\b[A-ZĄČĘĖĮŠŲŪŽ][a-ząčęėįšųūž]{2,}\s+"
+                      r"(?:g|gatvė|pr|prospektas|al|alėja|pl|plentas|skg|skersgatvis)\.?\s+\d+[A-Za-z]?(?:\s*[-–]\s*\d+)?")
 
 
 def find_generic(text: str) -> list[GenericHit]:

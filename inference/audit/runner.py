@@ -116,7 +116,8 @@ def audit_released(r: Released, options: AuditOptions, pooled: list[PersonalValu
             result = _AUDITORS[r.kind](r.path, values, opts)
     except Exception as e:   # an object the auditor cannot read cannot be shown to be clean
         result = AuditResult([Finding("error", "unreadable", r.rel, f"{type(e).__name__}: {e}"[:300])])
-    thumb = thumbnail_png(result.views, result.regions) if (keep_thumbnail and result.flagged and result.views) else None
+    show = keep_thumbnail and result.flagged and result.views
+    thumb = thumbnail_png(result.views, result.regions) if show else None
     return FileAudit(r.rel, r.kind, modality or "?", result.flagged, result.findings, result.frames_checked,
                      time.perf_counter() - t0, r.source is not None, gt, thumb)
 
@@ -129,7 +130,8 @@ def audit_image(path: Path, values: list[PersonalValue], options: AuditOptions) 
     result = AuditResult()
     with Image.open(path) as im:
         im.load()
-        texts = [f"{k}: {v}" for k, v in im.info.items() if isinstance(v, (str, bytes))]
+        texts = [f"{k}: {v.decode('utf-8', 'replace') if isinstance(v, bytes) else v}" for k, v in im.info.items()
+                 if isinstance(v, (str, bytes))]  # bytes as text, not as their repr b'...'
         texts += [str(v) for v in im.getexif().values()]
         view = np.asarray(im.convert("RGB") if im.mode not in ("L", "RGB") else im)
     for text in texts:

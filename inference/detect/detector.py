@@ -76,7 +76,8 @@ def load_sidecar(model_path: Path) -> dict:
         raise ModelError(f"detector settings {sc} unreadable: {e}") from e
     want = data.get("sha256")
     if want and want != sha256_file(model_path):
-        raise ModelError(f"{model_path} does not match the sha256 in {sc}: model and settings were not exported together")
+        raise ModelError(f"{model_path} does not match the sha256 in {sc}: "
+                         "model and settings were not exported together")
     return data
 
 

@@ -247,6 +247,8 @@ def _remove_orphaned_conditionals(ds: Dataset, run: Run) -> None:
     for keyword, depends_on in run.policy.remove_when_emptied.items():
         if keyword in ds and not ds.get(depends_on):
             tag = tag_for_keyword(keyword)
+            if tag is None:
+                raise HeaderError(f"policy.json remove_when_emptied: unknown keyword {keyword!r}")
             del ds[keyword]
             run.report.record(tag_text(tag), Action.REMOVE)
 

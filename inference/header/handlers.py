@@ -85,6 +85,8 @@ def shift_dates(ds: Dataset, elem: DataElement, run: Run, path: str, mode: Actio
     """Shift DA/DT by the per-patient offset; an unparsable date is replaced by a dummy, never kept."""
     if _empty(elem):
         return Action.KEEP
+    if run.days is None:  # callers shift only when the profile does; a date is never kept by accident
+        raise ValueError("date shift asked for without a date offset")
     try:
         elem.value = shift_date_value(elem.VR, elem.value if elem.VM <= 1 else "\\".join(elem.value),
                                       run.days)

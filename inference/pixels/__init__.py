@@ -38,7 +38,8 @@ from inference.pixels.tracking import frame_hash, plan_rects, plan_static_pixels
 from inference.pixels.view import ViewParams, fix_window, to_view, view_params
 
 __all__ = [
-    "Detector", "FramePlan", "PixelError", "PixelOptions", "PixelReport", "UsRegions", "redact_dataset", "clean_presentation_state",
+    "Detector", "FramePlan", "PixelError", "PixelOptions", "PixelReport", "UsRegions", "redact_dataset",
+    "clean_presentation_state",
 ]
 
 CLEAN_PIXEL_DATA = ("113101", "DCM", "Clean Pixel Data")
@@ -159,7 +160,9 @@ def _detect_all(ds: Dataset, detector: Detector, params: ViewParams, cache: list
                 prior: np.ndarray | None = None):
     """Pass 1: view + detect per frame, reusing boxes for frames with identical bytes."""
     rows, cols = int(ds.Rows), int(ds.Columns)
-    per_frame, counts, seen = [], [], {}
+    per_frame: list[np.ndarray] = []
+    counts: list[int] = []
+    seen: dict[bytes, tuple[np.ndarray, int]] = {}  # frame hash -> (rects, detections)
     calls = reused = 0
     first, varies = None, None
     for frame in iter_frames(ds):

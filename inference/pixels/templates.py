@@ -45,7 +45,8 @@ def device_of(ds: Dataset) -> dict[str, Any]:
 
 
 def device_key(device: dict[str, Any]) -> str:
-    return f"{device.get('manufacturer') or '?'}|{device.get('model') or '?'}|{device.get('rows')}x{device.get('columns')}"
+    size = f"{device.get('rows')}x{device.get('columns')}"
+    return f"{device.get('manufacturer') or '?'}|{device.get('model') or '?'}|{size}"
 
 
 def template_path(folder: Path, key: str) -> Path:

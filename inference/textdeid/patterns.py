@@ -40,9 +40,9 @@ _CENTURY = {"1": 1800, "2": 1800, "3": 1900, "4": 1900, "5": 2000, "6": 2000}
 def personal_code_check_digit(first10: str) -> int:
     """The official asmens kodas check digit: weights 1234567891; if the rest is 10, weights 3456789123."""
     d = [int(c) for c in first10]
-    rest = sum(x * w for x, w in zip(d, _W1)) % 11
+    rest = sum(x * w for x, w in zip(d, _W1, strict=True)) % 11
     if rest == 10:
-        rest = sum(x * w for x, w in zip(d, _W2)) % 11
+        rest = sum(x * w for x, w in zip(d, _W2, strict=True)) % 11
         rest = 0 if rest == 10 else rest
     return rest
 
@@ -242,6 +242,7 @@ def find_titled_names(ft: FoldedText, lexicon: Lexicon) -> list[Span]:
         words_end = None
         for _ in range(3):
             ws = re.match(r"[ \t]*(?:[^\W\d_]\.\s*)*", ft.folded[pos:])   # skip initials like 'R. '
+            assert ws is not None  # the pattern matches the empty string
             nxt = _CAP_WORD.match(ft.folded, pos + ws.end())
             if not nxt or len(nxt.group()) < 2 or not _capitalised(ft, nxt.start()):
                 if ws.end() and words_end is None and re.fullmatch(r"[ \t]*(?:[^\W\d_]\.\s*)+", ws.group()):
