@@ -16,6 +16,9 @@ demo: install-runtime
 	MEDANON_KEY=demo-key-not-secret-0123456789 $(PY) -m inference.run samples out/demo --format dicom,jpg,mp4 || test $$? -eq 3
 	@echo "Anonymised files: out/demo/   audit trail: out/demo.audit/   quarantine: out/demo.quarantine/"
 
-# Install everything (system packages, training extras) and run the whole test suite
+# Install everything (system packages, training extras), lint and type-check (pyproject.toml [tool.ruff],
+# [tool.mypy]), then run the whole test suite
 test: install-all
+	$(PY) -m ruff check inference setup.py
+	$(PY) -m mypy
 	$(PY) -m pytest -q -p no:cacheprovider

@@ -9,6 +9,8 @@ from __future__ import annotations
 import struct
 import zlib
 
+from .errors import NotReleasable
+
 UNDEFINED = 0xFFFFFFFF
 ITEM, ITEM_END, SEQUENCE_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
 LONG_VRS = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"UC", b"UN", b"UR", b"UT", b"SV", b"UV"}
@@ -16,7 +18,7 @@ EXPLICIT_BE, DEFLATED = "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99"
 MAX_DEPTH = 100  # sequences nested deeper than this are refused, not followed (a crafted file)
 
 
-class Incomplete(ValueError):
+class Incomplete(NotReleasable, ValueError):
     """The byte stream ends before its declared structure does (the message says where)."""
 
 

@@ -48,10 +48,12 @@ class FileResult:
     actions: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     catalog: list[dict[str, Any]] = field(default_factory=list)  # rows for the JPEG catalogue, one per frame
+    internal_error: bool = False     # quarantined by an unexpected exception (a bug), not by a NotReleasable
 
     def record(self) -> dict[str, Any]:
         """The audit-trail record: no pixel data, no original identifiers."""
-        return {
+        internal = {"internal_error": True} if self.internal_error else {}
+        return {**internal,
             "source": self.source,
             "status": self.status,
             "reason": self.reason,

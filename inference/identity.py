@@ -15,6 +15,8 @@ from pydicom.charset import python_encoding
 from pydicom.datadict import dictionary_VR, tag_for_keyword
 from pydicom.dataset import Dataset
 
+from .errors import NotReleasable
+
 
 def register_charsets() -> None:
     """pydicom 3.0.2 does not know ISO_IR 179 (Latin-7, ISO 8859-13: Baltic, used for Lithuanian); without it
@@ -71,7 +73,7 @@ _KIND_BY_TAG = {tag_for_keyword(kw): kind for kind, kws in (
     ("addresses", ADDRESS_KEYWORDS), ("phones", PHONE_KEYWORDS)) for kw in kws}
 
 
-class IdentityReadError(ValueError):
+class IdentityReadError(NotReleasable, ValueError):
     """An element could not be decoded, so the personal values cannot be known (the file must not pass)."""
 
 
@@ -142,6 +144,15 @@ class Identity:
     def patient_key(self) -> str:
         """What the per-patient date offset is keyed on: the original Patient ID, else the name."""
         return self.patient_id or self.patient_name
+
+    @property
+    def name_parts(self) -> tuple[str, ...]:
+        """The header gives the patient's name whole (patient_name): no separately known parts."""
+        return ()
+
+    def person_names(self) -> tuple[str, ...]:
+        """Every PN value of the header: the patient's and other people's (physicians, operators...)."""
+        return self.names
 
     def name_tokens(self) -> set[str]:
         out: set[str] = set()

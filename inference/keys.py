@@ -13,15 +13,17 @@ import math
 import os
 import secrets
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from .errors import ConfigError
 
 UID_ROOT = "2.25."
 MAX_SHIFT_DAYS = 365 * 2  # date offsets lie in [-MAX_SHIFT_DAYS, -1]: always into the past, never zero
 MIN_KEY_BITS = 64.0  # below this estimate a key is called low-entropy (warned, refused with --strict)
 
 
-class KeyError_(ValueError):
+class KeyError_(ConfigError):
     """The secret key is missing or unusable."""
 
 
@@ -99,7 +101,15 @@ def key_problems(key: bytes, path: Path | None) -> list[str]:
 class Keyring:
     """All keyed mappings of one run. Pure: the same key and input always give the same output."""
 
-    key: bytes
+    key: bytes = field(repr=False)  # the secret: never in a repr, a log line, a trail or a summary
+
+    def __repr__(self) -> str:
+        """A one-way id of the key tells two keyrings apart; the key itself is never shown."""
+        return f"Keyring(key=<secret, id {self.key_id}>)"
+
+    @property
+    def key_id(self) -> str:
+        return hmac.new(self.key, b"medanon-key-id", hashlib.sha256).hexdigest()[:12]
 
     def _digest(self, domain: str, value: str) -> bytes:
         return hmac.new(self.key, f"{domain}\x00{value}".encode("utf-8"), hashlib.sha256).digest()

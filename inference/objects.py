@@ -11,7 +11,9 @@ from pathlib import Path
 import yaml
 from pydicom.dataset import Dataset
 
-DATA = Path(__file__).parent / "data" / "object_types.yaml"
+from inference.resources import data_file
+
+DATA = data_file("inference", "data", "object_types.yaml")
 HANDLERS = ("image", "sr", "pdf", "waveform", "header")
 MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
 PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")

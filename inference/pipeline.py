@@ -6,7 +6,6 @@ becomes a quarantine result with a reason (fail closed); nothing half-anonymised
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import io
 import re
@@ -24,14 +23,15 @@ from pydicom.uid import UID
 from .completeness import Incomplete, check_complete
 from .context import FileResult, OutputFile, RunOptions
 from .discover import read_regular
+from .errors import NotReleasable
 from .keys import Keyring
 from .objects import classify, has_pixels
 from .outputs import dicom_relpath, media_relpath
+from .resources import DEFAULT_MODEL
+from .vrs import CHARACTER_VRS
 
-DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "text_detector.onnx"
 
-
-class Quarantined(Exception):
+class Quarantined(NotReleasable):
     """Raised inside the pipeline: the file cannot be released; the message is the reason."""
 
 
@@ -78,7 +78,9 @@ class Context:
             try:
                 from .detect import TextDetector
                 self._detector = TextDetector(self.options.model_path or DEFAULT_MODEL,
-                                              providers=self.options.providers, threads=self.options.detector_threads)
+                                              providers=None if self.options.providers is None
+                                              else list(self.options.providers),
+                                              threads=self.options.detector_threads)
             except Exception as e:  # ModelError, ImportError, onnxruntime errors
                 self._detector_error = f"text detector unavailable: {e}"
         if self._detector is None:
@@ -102,6 +104,7 @@ def _check_inflated_size(data: bytes, budget_bytes: int) -> None:
     """A Deflate body is inflated against the budget first: pydicom inflates it whole, so a small deflate
     bomb would otherwise take all memory. A corrupt or truncated stream is refused here with its reason."""
     import zlib
+
     from pydicom.filereader import _read_file_meta_info
     fp = io.BytesIO(data[132:])
     _read_file_meta_info(fp)
@@ -153,8 +156,6 @@ def require_complete(data: bytes) -> None:
         raise Quarantined(f"truncated or malformed file: {e}") from e
 
 
-_TEXT_VRS = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM", "UI", "UC",
-                       "UR", "UT"})
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f]")  # TAB, LF, FF, CR and ESC (ISO 2022) are text
 
 
@@ -162,7 +163,7 @@ def _check_text_values(ds: Dataset) -> None:
     """A text value holding control bytes means a mis-parsed file: a changed length made one element swallow
     the following ones, whose values (a patient name) would then pass de-identification as, say, a time."""
     for elem in ds.iterall():
-        if elem.VR not in _TEXT_VRS or elem.value is None:
+        if elem.VR not in CHARACTER_VRS or elem.value is None:
             continue
         values = elem.value if isinstance(elem.value, (list, tuple, MultiValue)) else [elem.value]
         if any(_CONTROL.search(str(v).rstrip("\x00 ")) for v in values):
@@ -223,29 +224,6 @@ def blanked_regions(report: Any) -> list[list[int]]:
     return np.unique(np.concatenate(rects), axis=0).astype(int).tolist()
 
 
-def report_dict(report: Any) -> Any:
-    """A handler's report as plain JSON data for the audit trail: counts and codes, never pixel arrays."""
-    if hasattr(report, "summary"):
-        return report.summary()
-    if dataclasses.is_dataclass(report):
-        out = {}
-        for f in dataclasses.fields(report):
-            if f.name.startswith("_") or f.name == "actions":
-                continue
-            v = getattr(report, f.name)
-            if isinstance(v, (str, int, float, bool)) or v is None:
-                out[f.name] = v
-            elif isinstance(v, dict):
-                out[f.name] = {str(k): n for k, n in v.items() if isinstance(n, (int, float, str))}
-            elif isinstance(v, (list, tuple)) and all(isinstance(x, (str, int, float)) for x in v):
-                out[f.name] = list(v)
-        for name in ("boxes_total",):
-            if hasattr(report, name):
-                out[name] = getattr(report, name)
-        return out
-    return report if isinstance(report, (list, dict, str, int)) else str(report)
-
-
 def patient_folder(ds: Dataset, keyring: Keyring) -> str:
     """The pseudonymous PatientID names the folder; objects without one are grouped per (remapped) study."""
     pid = str(ds.get("PatientID", "") or "").strip()
@@ -299,7 +277,7 @@ def _content_handler(handler: str, ds: Dataset, identity: Any, textdeid: Any, ct
             lossy_reencode=ctx.options.lossy_reencode, extra_boxes=_extra_boxes(ds, ctx, review, result),
             # a person looked at this file and approved it: "flagged but nothing found" is no longer uncertain
             quarantine_flagged_without_text=not approved))
-        result.actions["pixels"] = report_dict(report)
+        result.actions["pixels"] = report.to_record()
         result.actions["pixels"]["regions"] = blanked_regions(report)
         per_frame = [r.reshape(-1, 4).astype(int).tolist() for r in report.boxes_per_frame]
         if len(per_frame) > 1 and any(r != per_frame[0] for r in per_frame):
@@ -395,12 +373,12 @@ def process_file(path: Path, source: str, ctx: Context, version: str | None = No
         result.timings["content"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        from .header import deidentify_dataset
         from .documents import keep_tags, method_codes
+        from .header import deidentify_dataset
         header_report = deidentify_dataset(ds, ctx.profile, ctx.keyring, identity=identity,
                                            clean_text=textdeid.scrub, keep_tags=keep_tags(result.handler),
                                            content_codes=method_codes(result.handler))
-        result.actions["header"] = report_dict(header_report)
+        result.actions["header"] = header_report.to_record()
         if version:
             ds.SOPInstanceUID = versioned_uid(ctx.keyring, original_sop_uid, version)
             result.actions["uid_version"] = version
@@ -439,11 +417,14 @@ def process_file(path: Path, source: str, ctx: Context, version: str | None = No
         result.status = "written"
     except Quarantined as e:
         result.reason = str(e)
+    except NotReleasable as e:  # a refusal by policy from a stage (HeaderError, PixelError, DocumentError...)
+        result.reason = f"{type(e).__name__}: {e}"[:1000]
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as e:  # anything unexpected is a reason to hold the file back, never to release it
         # BaseException: a native library's panic (pyo3 PanicException) is not an Exception subclass
         result.reason = f"{type(e).__name__}: {e}"[:1000]
+        result.internal_error = True  # a bug, not a policy: the summary counts it apart
     finally:
         result.timings["total"] = time.perf_counter() - t0
     if result.status != "written":

@@ -2,13 +2,13 @@
 
 Walks INPUT, anonymises every DICOM file (header, pixels, reports), writes OUTPUT/dicom/<patient>/<study>/
 <series>/<instance>.dcm (and jpg/, mp4/), an audit trail and a quarantine beside OUTPUT. Re-running skips what
-is already done and gives identical outputs. Exit status: 0 all released, 3 something quarantined, 4 PACS push incomplete, 1 fatal, 2 usage.
+is already done and gives identical outputs. Exit status: 0 all released, 3 something quarantined,
+4 PACS push incomplete (the files are written; --resume-push sends the rest), 1 fatal, 2 usage.
 """
 from __future__ import annotations
 
 import argparse
 import hashlib
-import hmac
 import json
 import os
 import sys
@@ -18,7 +18,7 @@ from collections import Counter
 from contextlib import closing
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Generator, Iterable
 
 from tqdm import tqdm
 
@@ -29,6 +29,7 @@ from .objects import drop_names
 from .outputs import (AuditTrail, OutputError, Quarantine, ensure_writable, remove_stale_temps,
                       write_atomic)
 from .pipeline import DEFAULT_MODEL, Context, process_file
+from .resources import code_version
 from .workers import Supervisor, WorkerError
 
 EXIT_OK, EXIT_FATAL, EXIT_USAGE, EXIT_QUARANTINED, EXIT_PUSH = 0, 1, 2, 3, 4
@@ -42,7 +43,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--key-file", type=Path, help="secret key file (else $MEDANON_KEY, else OUTPUT.audit/medanon.key)")
     p.add_argument("--profile", default="basic", help="header profile name or YAML path (default: basic)")
     p.add_argument("--format", default="dicom", help="comma list of dicom,jpg,mp4 (default: dicom)")
-    p.add_argument("--drop", default="", help=f"comma list of object types to leave out: {','.join(sorted(drop_names()))}")
+    p.add_argument("--drop", default="",
+                   help=f"comma list of object types to leave out: {','.join(sorted(drop_names()))}")
     p.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
     p.add_argument("--max-decoded-mb", type=int, default=RunOptions.max_decoded_mb,
                    help="decode budget per file in MiB: a larger declared pixel or inflated size is quarantined "
@@ -51,7 +53,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="seconds one file may take; a worker over it is stopped and the file quarantined "
                         "(default 3600, 0 = no limit)")
     p.add_argument("--model", type=Path, default=None, help=f"ONNX text detector (default {DEFAULT_MODEL.name})")
-    p.add_argument("--audit", action="store_true", help="audit each file before release; flagged files go to quarantine")
+    p.add_argument("--audit", action="store_true",
+                   help="audit each file before release; flagged files go to quarantine")
     p.add_argument("--audit-max-frames", type=int, default=0,
                    help="with --audit: frames OCR-ed per file (default 0 = every frame)")
     p.add_argument("--audit-flag-any-text", action="store_true",
@@ -112,15 +115,16 @@ def resolve_key(a: argparse.Namespace, audit_dir: Path) -> tuple[bytes, str]:
 
 
 def fingerprint(options: RunOptions, key: bytes) -> str:
-    """Identifies what a run would produce: a file done under another profile, key or model is done again."""
+    """Identifies what a run would produce: a file done under another profile, key, model or code version
+    (package version + digest of the inference/ files, resources.code_version) is done again."""
     model = options.model_path or DEFAULT_MODEL
     model_id = hashlib.sha256(model.read_bytes()).hexdigest()[:12] if model.exists() else "no-model"
-    key_id = hmac.new(key, b"medanon-key-id", hashlib.sha256).hexdigest()[:12]
+    key_id = Keyring(key).key_id
     from .pixels.templates import accepted_digest
     fields = asdict(options)
     fields.pop("max_decoded_mb")  # a budget only quarantines: it changes no written output
     blob = json.dumps({**fields, "model_path": None, "detector_threads": None,  # threads change no output
-                       "model": model_id, "key": key_id,
+                       "model": model_id, "key": key_id, "code": code_version(),
                        # reviews count per file (review_fingerprints); accepted templates for every file
                        "reviews_path": None, "templates_dir": accepted_digest(options.templates_dir)}, sort_keys=True,
                       default=sorted)
@@ -163,7 +167,7 @@ def _work(ctx: Context, item: tuple[str, str]) -> FileResult:
 
 
 def _results(items: Iterable[tuple[str, str]], options: RunOptions, key: bytes, workers: int,
-             file_timeout: float | None = None) -> Iterator[FileResult]:
+             file_timeout: float | None = None) -> Generator[FileResult, None, None]:
     """Always in worker processes, one file in flight per worker (bounded memory): a native crash or a hang
     in a decoder costs only its file (inference/workers.py)."""
     return Supervisor(workers, _init_worker, (options, key), _work, file_timeout or None).run(items)
@@ -184,7 +188,8 @@ class Runner:
     """Writes what process_file returns: outputs atomically, the trail, the quarantine, the summary."""
 
     def __init__(self, output: Path, trail: AuditTrail, quarantine: Quarantine, fp: str,
-                 redo: Callable[[Path, str, str], FileResult] | None = None, fp_by_source: dict[str, str] | None = None):
+                 redo: Callable[[Path, str, str], FileResult] | None = None,
+                 fp_by_source: dict[str, str] | None = None):
         self.output, self.trail, self.quarantine, self.fp = output, trail, quarantine, fp
         self.fp_by_source = fp_by_source or {}  # reviewed files: the fingerprint includes their review
         self.counts: Counter[str] = Counter()
@@ -237,7 +242,11 @@ class Runner:
             note = self.quarantine.add(path, r.source, r.reason)
             if note:
                 r.reason = f"{r.reason} ({note})"
-            self.reasons[f"quarantined: {_reason_class(r.reason)}"] += 1
+            if r.internal_error:  # a bug, not a policy refusal: counted apart so that it is reported and fixed
+                self.counts["internal errors"] += 1
+                self.reasons[f"internal error (quarantined): {_reason_class(r.reason)}"] += 1
+            else:
+                self.reasons[f"quarantined: {_reason_class(r.reason)}"] += 1
         elif r.status == "dropped":
             self.reasons[r.reason] += 1
         self.counts[r.status] += 1
@@ -418,6 +427,9 @@ def print_summary(s: dict, path: Path) -> None:
         f"  skipped      {c.get('skipped', 0)} (not DICOM, DICOMDIR or not readable: each one in the reasons)",
         f"  quarantined  {c.get('quarantined', 0)}",
     ]
+    if c.get("internal errors"):
+        lines.append(f"    of which internal errors {c['internal errors']} (a bug, not a refusal by policy: "
+                     "please report it with the trail record)")
     if s["reasons"]:
         lines.append("  reasons:")
         lines += [f"    {n:6d}  {r}" for r, n in s["reasons"].items()]

@@ -11,7 +11,7 @@ import multiprocessing as mp
 import signal
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
@@ -40,7 +40,8 @@ def _worker_main(conn: Connection, init: Callable[..., Any], init_args: tuple,
             conn.send(("result", result))
         except Exception as e:  # a result that cannot be pickled is held back, never lost
             conn.send(("result", FileResult(source=item[1], status="quarantined",
-                                            reason=f"result could not be passed back: {type(e).__name__}: {e}")))
+                                            reason=f"result could not be passed back: {type(e).__name__}: {e}",
+                                            internal_error=True)))
 
 
 def death_reason(exitcode: int | None) -> str:
@@ -100,7 +101,7 @@ class Supervisor:
                           reason=f"worker process lost while processing this file: {why}; "
                                  "held back, the other files go on")
 
-    def run(self, items: Iterable[Item]) -> Iterator[FileResult]:
+    def run(self, items: Iterable[Item]) -> Generator[FileResult, None, None]:
         """Yield one FileResult per item, in completion order."""
         todo: deque[Item] = deque()
         source = iter(items)
@@ -154,6 +155,7 @@ class Supervisor:
                 self.startup_failures += 1
                 if self.startup_failures >= STARTUP_FAILURES:
                     raise WorkerError(f"worker processes cannot start ({why}, {self.startup_failures} times)")
+                assert slot.item is not None  # a slot that was not ready holds the item it was given
                 todo.appendleft(slot.item)
                 slot.item = None
                 self._replace(slot)

@@ -202,6 +202,20 @@ class Identity:
         return (*self.given_names, self.family_name)
 
     @property
+    def patient_name(self) -> str:
+        """inference.textdeid.PersonalValues: the full name as the header holds it."""
+        return self.dicom_name
+
+    @property
+    def patient_key(self) -> str:
+        """What the per-patient date offset is keyed on, as for a header identity."""
+        return self.patient_id or self.dicom_name
+
+    def person_names(self) -> tuple[str, ...]:
+        """inference.textdeid.PersonalValues: the renderings of this person's name."""
+        return tuple(self.names.values())
+
+    @property
     def given(self) -> str:
         return " ".join(self.given_names)
 

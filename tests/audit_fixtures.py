@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw, ImageFont
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-from inference.audit.detectors import lt_personal_code_valid
+from inference.textdeid import personal_code_valid
 from inference.keys import Keyring
 
 FONTS = ["/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
@@ -41,7 +41,7 @@ MARGIN = 3
 def personal_code(rng: random.Random, born: date, female: bool) -> str:
     first = {(19, False): "3", (19, True): "4", (20, False): "5", (20, True): "6"}[(born.year // 100, female)]
     stem = f"{first}{born:%y%m%d}{rng.randrange(1000):03d}"
-    return next(stem + str(k) for k in range(10) if lt_personal_code_valid(stem + str(k)))
+    return next(stem + str(k) for k in range(10) if personal_code_valid(stem + str(k)))
 
 
 @dataclass

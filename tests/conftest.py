@@ -15,6 +15,14 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 
 
+def require_shared(path: Path) -> Path:
+    """A file or folder of ../shared that a test needs. The one policy: missing shared data FAILS the test with
+    this message, it never skips it (a skipped check reads as a passed one)."""
+    if not path.exists():
+        pytest.fail(f"shared data missing: expected {path} (../shared beside the repo)", pytrace=False)
+    return path
+
+
 @pytest.fixture(scope="session")
 def shared_dicom() -> Path:
     if not SHARED_DICOM.is_dir():

@@ -1,7 +1,8 @@
 """Text matching and generic detectors of the auditor: fast, no OCR."""
 from __future__ import annotations
 
-from inference.audit.detectors import find_generic, lt_personal_code_valid
+from inference.audit.detectors import find_generic
+from inference.textdeid import personal_code_valid
 from inference.audit.matching import PersonalValue, ValueMatcher, fold, mask
 
 NAME = PersonalValue("name", "Žukauskas^Eglė")
@@ -44,9 +45,9 @@ def test_no_match_on_technical_text():
 
 
 def test_personal_code_check_digit():
-    assert lt_personal_code_valid("38703181745")
-    assert not lt_personal_code_valid("38703181746")     # wrong check digit
-    assert not lt_personal_code_valid("38713181745")     # month 13
+    assert personal_code_valid("38703181745")
+    assert not personal_code_valid("38703181746")     # wrong check digit
+    assert not personal_code_valid("38713181745")     # month 13
 
 
 def test_generic_detectors():

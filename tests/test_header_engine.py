@@ -243,7 +243,7 @@ def test_report_holds_actions_and_no_original_values():
     assert not leaked
     import json
 
-    as_json = json.dumps(report.to_dict())
+    as_json = json.dumps(report.to_record())
     assert json.loads(as_json)["counts"]["P"] == 2
     assert not [v for v in originals if v in as_json and v not in ("CT", "M")]
 

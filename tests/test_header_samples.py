@@ -15,12 +15,19 @@ import pytest
 
 from inference.header import HeaderError, deidentify_dataset, load_profile
 from inference.keys import Keyring
+from inference.vrs import FREE_TEXT_VRS
 
+from conftest import require_shared
 from header_fixtures import KEY, SAMPLES, sample_files
 
-pytestmark = pytest.mark.skipif(not (SAMPLES / "inventory.csv").exists(), reason="../shared samples missing")
+
+
+@pytest.fixture(autouse=True)
+def _samples_present() -> None:
+    require_shared(SAMPLES / "inventory.csv")  # missing shared data fails (conftest.require_shared)
+
 UNREADABLE = ("read failed", "not valid DICOM")  # dciodvfy could not parse the input: nothing to compare
-TEXT_VRS = {"PN", "LO", "SH", "LT", "ST", "UT", "UC"}
+TEXT_VRS = FREE_TEXT_VRS
 
 
 def read(path: Path):

@@ -18,15 +18,21 @@ from pydicom.sequence import Sequence
 
 from inference.header import Profile, SafePrivate, deidentify_dataset
 from inference.header.build_table import OPTIONS, build
-from inference.header.engine import POLICY_PATH
+from inference.header.state import POLICY_PATH
 from inference.header.table import TABLE_PATH
 from inference.header.values import shift_date_value
 from inference.identity import Identity
 from inference.keys import Keyring
 
+from conftest import require_shared
 from header_fixtures import KEY, OPTION_COLUMNS, STANDARD_TABLE, standard_rows
 
-pytestmark = pytest.mark.skipif(not STANDARD_TABLE.exists(), reason="../shared standard data missing")
+
+
+@pytest.fixture(autouse=True)
+def _standard_present() -> None:
+    require_shared(STANDARD_TABLE)  # missing shared data fails (conftest.require_shared)
+
 
 NEST = 0x00081115  # Referenced Series Sequence: not in Table E.1-1, walked normally
 ITEM_UID = "1.2.826.0.1.3680043.99.1"

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from inference.header.clean import asmens_kodas_valid, make_cleaner
 from inference.header.values import DateParseError, dummy_value, shift_da, shift_date_value, shift_dt
 from inference.identity import Identity
 from inference.keys import Keyring
+from inference.textdeid import TextDeidentifier, personal_code_valid
 
 from header_fixtures import KEY
 
@@ -55,13 +55,14 @@ def test_dummy_values_fit_their_vr_and_are_keyed():
 
 
 def test_asmens_kodas_check_digit():
-    assert asmens_kodas_valid("33309240064")  # the well-known example code
-    assert not asmens_kodas_valid("33309240065")
+    assert personal_code_valid("33309240064")  # the well-known example code
+    assert not personal_code_valid("33309240065")
 
 
 def test_cleaner_removes_names_ids_codes_and_folded_forms():
+    """deidentify_dataset's default cleaner (TextDeidentifier.scrub, the pipeline's): the library call too."""
     ident = Identity(patient_id="LT-77", names=("Žemaitienė^Ona",), ids=("LT-771",), dates=("19700102",))
-    clean = make_cleaner(ident)
+    clean = TextDeidentifier(ident, Keyring(b"k" * 32)).scrub
     text = "Ona Žemaitienė (Zemaitiene), ID LT-771, a.k. 47001020123, gim. 1970-01-02; Onaitis lieka"
     out = clean(text)
     for gone in ("Žemaitienė", "Zemaitiene", "LT-771", "47001020123", "1970-01-02"):

@@ -17,6 +17,7 @@ import pydicom
 import pytest
 
 from inference.pixels import PixelError, PixelOptions, UsRegions, redact_dataset
+from conftest import require_shared
 from pixels_fixtures import CASES, DICOM_DIR, BoxDetector, build, to_bytes
 
 DCIODVFY, DCMDUMP, GDCMCONV = (shutil.which(t) for t in ("dciodvfy", "dcmdump", "gdcmconv"))
@@ -111,8 +112,7 @@ def _frames(ds, as_rgb):
 @pytest.mark.parametrize("rel", REAL, ids=[p.rsplit("/", 1)[-1][-40:] for p in REAL])
 def test_real_file(rel):
     path = DICOM_DIR / rel
-    if not path.exists():
-        pytest.skip(f"shared sample missing: {path}")
+    require_shared(path)
     src = _read(path)
     ds = copy.deepcopy(src)
     rows, cols = int(ds.Rows), int(ds.Columns)
@@ -146,8 +146,7 @@ UNDECODABLE = [
 def test_undecodable_is_pixel_error(rel, monkeypatch):
     """Without dcmdjpeg (the fallback decoder, tests/test_release_fidelity.py) these are PixelErrors, not crashes."""
     path = DICOM_DIR / rel
-    if not path.exists():
-        pytest.skip(f"shared sample missing: {path}")
+    require_shared(path)
     monkeypatch.setenv("PATH", "/nonexistent")
     ds = _read(path)
     with pytest.raises(PixelError, match="cannot decode.*dcmdjpeg"):

@@ -18,7 +18,10 @@ KEY = Keyring(b"medanon-test-key-0123456789abcdef")
 
 
 class HeaderIdentity:
-    """What inference.identity.Identity gives (values read from a header), without needing a dataset."""
+    """What inference.identity.Identity gives (values read from a header), without needing a dataset: a
+    PersonalValues (inference/textdeid/identity_terms.py)."""
+
+    name_parts: tuple[str, ...] = ()
 
     def __init__(self, name: str, pid: str, birth: str, extra: tuple[str, ...] = ()):
         self.patient_name, self.patient_id, self.birth_date = name, pid, birth
@@ -26,7 +29,10 @@ class HeaderIdentity:
         self.names = (name,)
         self._extra = extra
 
-    def tokens(self):
+    def person_names(self) -> tuple[str, ...]:
+        return self.names
+
+    def tokens(self) -> list[str]:
         return list(self._extra)
 
 

@@ -17,15 +17,18 @@ def build_parser() -> argparse.ArgumentParser:
     src = p.add_mutually_exclusive_group()
     src.add_argument("--against", type=Path, help="the original INPUT folder: look for its personal values")
     src.add_argument("--trail", type=Path, help="audit folder of the run (default OUTPUT.audit): input <-> output")
-    p.add_argument("--ground-truth", type=Path, help="labelled set (synth/ layout: gt/<id>.json): recall, over-redaction")
+    p.add_argument("--ground-truth", type=Path,
+                   help="labelled set (synth/ layout: gt/<id>.json): recall, over-redaction")
     p.add_argument("--report", type=Path, help="where to write report.html/json/csv (default OUTPUT.audit/report)")
     p.add_argument("--threshold", type=float, default=0.0,
                    help="highest share of flagged files that still passes, 0-1 (default 0: any flagged file fails)")
     p.add_argument("--ocr", choices=ENGINES, default=AuditOptions.ocr_engine, help="OCR engine for the pixel check")
     p.add_argument("--no-pixels", action="store_true", help="skip the OCR pixel check (headers and documents only)")
-    p.add_argument("--flag-any-text", action="store_true", help="flag any legible text left in pixels, not only personal data")
+    p.add_argument("--flag-any-text", action="store_true",
+                   help="flag any legible text left in pixels, not only personal data")
     p.add_argument("--max-frames", type=int, help="OCR at most N frames per object, evenly spaced (default: all)")
-    p.add_argument("--allow-private", action="store_true", help="private elements were kept on purpose (safe-private option)")
+    p.add_argument("--allow-private", action="store_true",
+                   help="private elements were kept on purpose (safe-private option)")
     p.add_argument("--no-mlflow", action="store_true", help="do not log the metrics to MLflow")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
@@ -89,6 +92,11 @@ def closing_text(s: dict, html: Path, mlflow_line: str) -> str:
              f"{s['frames_checked']} frames; {s['files_per_s']:.2f} files/s"]
     if s["files"] == 0:
         lines.append("  nothing to audit: no DICOM or JPEG/PNG file under the output folder")
+    unread = s.get("unread_inputs", [])
+    if unread:
+        lines.append(f"  {len(unread)} input file(s) could not be read, so their personal values were not looked "
+                     "for (not passed):")
+        lines += [f"    {u['input']}: {u['reason']}" for u in unread[:20]]
     for kind, n in list(s["findings_by_kind"].items())[:8]:
         lines.append(f"  {n:6d}  {kind}")
     gt = s.get("ground_truth")

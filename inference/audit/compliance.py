@@ -14,11 +14,13 @@ from pathlib import Path
 
 from pydicom.dataset import Dataset
 
+from inference.resources import data_file
+
 from .findings import Finding
 
 _HERE = Path(__file__).resolve().parent
 _TABLES = (
-    _HERE.parent / "header" / "data" / "ps315_table_e1_1.json",                    # committed with the package
+    data_file("inference.header", "data", "ps315_table_e1_1.json"),                    # committed with the package
     _HERE.parents[2] / "shared" / "data" / "standard" / "confidentiality_profile_attributes.json",  # developers
 )
 _STANDARD_UID_PREFIX = "1.2.840.10008."  # SOP classes, transfer syntaxes: public, never personal
@@ -82,7 +84,8 @@ def check_compliance(ds: Dataset, original: Dataset | None = None, allow_private
         if rule is not None and not _empty(elem):
             findings.append(Finding("compliance", "not_removed", path, f"{rule.name} must be removed (PS3.15 X)"))
         if tag.is_private and not allow_private and not tag.is_private_creator:
-            findings.append(Finding("compliance", "private_element", path, "private element kept (basic profile removes them)"))
+            findings.append(Finding("compliance", "private_element", path,
+                                    "private element kept (basic profile removes them)"))
     if str(ds.get("PatientIdentityRemoved", "")).upper() != "YES":
         findings.append(Finding("compliance", "identity_removed_flag", "(0012,0062) PatientIdentityRemoved",
                                 "must be YES in a de-identified object"))
@@ -97,7 +100,8 @@ def _unchanged_uids(ds: Dataset, original: Dataset) -> list[Finding]:
             and not str(e.value).startswith(_STANDARD_UID_PREFIX) and not e.keyword.endswith(_PUBLIC_UID_KEYWORDS)}
     out = []
     for path, elem in _walk(ds):
-        if elem.VR == "UI" and elem.value and str(elem.value) in orig and not elem.keyword.endswith(_PUBLIC_UID_KEYWORDS):
+        if (elem.VR == "UI" and elem.value and str(elem.value) in orig
+                and not elem.keyword.endswith(_PUBLIC_UID_KEYWORDS)):
             out.append(Finding("compliance", "uid_not_replaced", path, "original UID kept"))
     return out
 
@@ -108,7 +112,11 @@ def _empty(elem) -> bool:
         return True
     if elem.VR == "SQ":
         return len(v) == 0
-    return (isinstance(v, (str, bytes)) and len(v.strip(b"\x00 " if isinstance(v, bytes) else "\x00 ")) == 0) or v == []
+    if isinstance(v, bytes):
+        return len(v.strip(b"\x00 ")) == 0
+    if isinstance(v, str):
+        return len(v.strip("\x00 ")) == 0
+    return v == []
 
 
 def _walk(ds: Dataset, prefix: str = ""):

@@ -1,13 +1,17 @@
 """Generic personal-data detectors for text that does not contain a known original value.
 
-When inference.textdeid (the project's shared free-text de-identifier) is importable its findings are used as
-well; these patterns are the auditor's own, so a gap in the redactor's detectors is not copied into the audit.
+The findings of inference.textdeid (the project's shared free-text de-identifier) are used as well; these
+patterns are the auditor's own, so a gap in the redactor's detectors is not copied into the audit.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from functools import lru_cache
+from typing import Callable
+
+from inference.keys import Keyring
+from inference.textdeid import Span, TextDeidentifier, TextDeidOptions, personal_code_valid
 
 
 @dataclass(frozen=True)
@@ -19,28 +23,13 @@ class GenericHit:
 
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
-_PHONE = re.compile(r"(?<![\d])(?:\+370[\s-]?\d{1,3}[\s-]?\d{2,3}[\s-]?\d{2,4}|8[\s-]?6\d{2}[\s-]?\d{5}|\+\d{1,3}[\s-]?\(?\d{2,4}\)?[\s-]?\d{3,4}[\s-]?\d{3,4})(?![\d])")
+_PHONE = re.compile(r"(?<![\d])(?:\+370[\s-]?\d{1,3}[\s-]?\d{2,3}[\s-]?\d{2,4}|8[\s-]?6\d{2}[\s-]?\d{5}"
+                    r"|\+\d{1,3}[\s-]?\(?\d{2,4}\)?[\s-]?\d{3,4}[\s-]?\d{3,4})(?![\d])")
 _CODE = re.compile(r"(?<!\d)[1-6]\d{10}(?!\d)")
 _DATE = re.compile(r"(?<!\d)(?:(\d{4})[-./](\d{1,2})[-./](\d{1,2})|(\d{1,2})[-./](\d{1,2})[-./](\d{4}))(?!\d)")
 _BIRTH_WORDS = re.compile(r"(gim|g\.\s*d|birth|dob|born|b\.\s*d)", re.IGNORECASE)
-_ADDRESS = re.compile(r"\b[A-ZĄČĘĖĮŠŲŪŽ][a-ząčęėįšųūž]{2,}\s+(?:g|gatvė|pr|prospektas|al|alėja|pl|plentas|skg|skersgatvis)\.?\s+\d+[A-Za-z]?(?:\s*[-–]\s*\d+)?")
-
-
-def lt_personal_code_valid(code: str) -> bool:
-    """Lithuanian asmens kodas: G YYMMDD NNN K with a valid birth date and the official two-pass check digit."""
-    if len(code) != 11 or not code.isdigit() or code[0] not in "123456":
-        return False
-    century = {"1": 1800, "2": 1800, "3": 1900, "4": 1900, "5": 2000, "6": 2000}[code[0]]
-    try:
-        date(century + int(code[1:3]), int(code[3:5]), int(code[5:7]))
-    except ValueError:
-        return False
-    d = [int(c) for c in code]
-    s = sum(d[i] * (i % 9 + 1) for i in range(10)) % 11
-    if s == 10:
-        s = sum(d[i] * ((i + 2) % 9 + 1) for i in range(10)) % 11
-        s = 0 if s == 10 else s
-    return s == d[10]
+_ADDRESS = re.compile(r"\b[A-ZĄČĘĖĮŠŲŪŽ][a-ząčęėįšųūž]{2,}\s+"
+                      r"(?:g|gatvė|pr|prospektas|al|alėja|pl|plentas|skg|skersgatvis)\.?\s+\d+[A-Za-z]?(?:\s*[-–]\s*\d+)?")
 
 
 def find_generic(text: str) -> list[GenericHit]:
@@ -49,7 +38,7 @@ def find_generic(text: str) -> list[GenericHit]:
     for m in _EMAIL.finditer(text):
         hits.append(GenericHit("email", m.start(), m.end(), m.group()))
     for m in _CODE.finditer(text):
-        if lt_personal_code_valid(m.group()):
+        if personal_code_valid(m.group()):  # the one rule (textdeid/patterns.py)
             hits.append(GenericHit("personal_code", m.start(), m.end(), m.group()))
     for m in _PHONE.finditer(text):
         if not any(h.start <= m.start() < h.end for h in hits):
@@ -64,45 +53,27 @@ def find_generic(text: str) -> list[GenericHit]:
     return hits
 
 
-def _shared_textdeid(text: str) -> list[GenericHit]:
-    """Findings of the project's shared detector (names lexicon etc.) when it offers an identity-free finder."""
-    finder = _textdeid_finder()
-    if finder is None:
-        return []
-    out = []
-    for span in finder(text):
-        start, end = int(getattr(span, "start", 0)), int(getattr(span, "end", 0))
-        kind = str(getattr(span, "kind", getattr(span, "label", "textdeid"))).lower()
-        if kind in _SHIFTED_KINDS:
-            continue
-        out.append(GenericHit(f"textdeid:{kind}", start, end, text[start:end]))
-    return out
-
-
 # released text keeps dates, shifted: a date alone is no finding (birth dates are, see _BIRTH_WORDS)
 _SHIFTED_KINDS = {"date", "datetime", "time"}
 
 
-_FINDER: object = None
+@lru_cache(maxsize=1)
+def _textdeid_finder() -> Callable[[str], list[Span]]:
+    """TextDeidentifier(identity=None).find, built once. Part of the auditor's detectors: when it cannot be built,
+    the audit fails (an error), it never goes on with fewer detectors unnoticed."""
+    # no identity: only its generic detectors; the key only matters for scrub(), never for find().
+    # Titled names and addresses are left out: on OCR'd overlay labels ('Patient Name:', 'PR 202 ms') they
+    # fire on the label itself once the value is blanked; the auditor's own address pattern stays.
+    options = TextDeidOptions(titled_names=False, addresses=False)
+    return TextDeidentifier(None, Keyring(b"medanon-audit-find-only-not-a-secret"), options).find
 
 
-def _textdeid_finder():
-    """TextDeidentifier(identity=None, keyring=None).find, built once; None while the module does not exist."""
-    global _FINDER
-    if _FINDER is None:
-        try:
-            from inference.textdeid import TextDeidentifier  # type: ignore[attr-defined]
-        except ImportError:
-            _FINDER = False
-            return None
-        from inference.keys import Keyring
-        from inference.textdeid import TextDeidOptions
-        # no identity: only its generic detectors; the key only matters for scrub(), never for find().
-        # Titled names and addresses are left out: on OCR'd overlay labels ('Patient Name:', 'PR 202 ms') they
-        # fire on the label itself once the value is blanked; the auditor's own address pattern stays.
-        options = TextDeidOptions(titled_names=False, addresses=False)
-        try:
-            _FINDER = TextDeidentifier(None, Keyring(b"medanon-audit-find-only-not-a-secret"), options).find
-        except (TypeError, AttributeError, ValueError):  # its contract needs an identity: our own patterns remain
-            _FINDER = False
-    return _FINDER or None
+def _shared_textdeid(text: str) -> list[GenericHit]:
+    """Findings of the project's shared detector (names lexicon etc.), identity-free."""
+    out = []
+    for span in _textdeid_finder()(text):
+        kind = span.kind.lower()
+        if kind in _SHIFTED_KINDS:
+            continue
+        out.append(GenericHit(f"textdeid:{kind}", span.start, span.end, text[span.start:span.end]))
+    return out

@@ -5,12 +5,11 @@ SR text and waveform annotations are ordinary header elements and go through hea
 from __future__ import annotations
 
 import io
+from typing import Any
 
 from pydicom.dataset import Dataset
 
-
-class DocumentError(RuntimeError):
-    """An encapsulated document cannot be read, so it cannot be shown to be clean."""
+from ..errors import DocumentError  # an unreadable document cannot be shown to be clean
 
 
 def pdf_texts(ds: Dataset) -> list[tuple[str, str]]:
@@ -27,7 +26,7 @@ def pdf_texts(ds: Dataset) -> list[tuple[str, str]]:
     try:
         reader = PdfReader(io.BytesIO(raw))
         out = [(f"PDF page {i + 1}", page.extract_text() or "") for i, page in enumerate(reader.pages)]
-        meta = reader.metadata or {}
+        meta: dict[str, Any] = dict(reader.metadata or {})
         out += [(f"PDF metadata {k}", str(v)) for k, v in meta.items() if v]
         if reader.xmp_metadata is not None:
             xmp = reader.xmp_metadata

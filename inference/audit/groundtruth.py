@@ -4,6 +4,15 @@ Labels follow synth/'s format: DIR/gt/<id>.json with items [{text, phi, kind, bo
 [x0, y0, x1, y1] in pixels of the original image. A character counts as removed when nearly all its ink (pixels
 that stand out from the box background in the input) changed in the output; an item when all its characters are.
 Over-redaction: share of pixels changed outside every labelled box (grown by a small margin).
+
+"A personal item was removed" has two definitions on purpose, for two different questions:
+- here (the auditor, and the tests that audit outputs): measured on PIXELS, input against output, because an
+  independent auditor must not trust the redactor's own boxes; per character, >= 90 % of its ink changed (or the
+  area left flat).
+- training/evaluate.py ``covered`` (the detector's recall, and tests/test_pipeline_synth.py on the released
+  rectangles): GEOMETRIC, every pixel of each character box inside the blanked boxes.
+training/realeval.py ``item_removed`` (real, hand-labelled frames: item boxes, no character boxes) is the pixel
+rule at item level with a stricter share (97 % of the item's ink), because it has no character boxes to require.
 """
 from __future__ import annotations
 

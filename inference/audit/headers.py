@@ -13,11 +13,12 @@ from pydicom.dataset import Dataset
 from .compliance import walk_elements
 from .detectors import find_generic
 from .findings import Finding
+from ..vrs import CHARACTER_VRS, DATE_VRS, FREE_TEXT_VRS
 from .matching import ValueMatcher, mask
 
-_TEXT_VRS = {"AE", "AS", "CS", "LO", "LT", "PN", "SH", "ST", "UC", "UR", "UT"}
-_DATE_VRS = {"DA", "DT"}
-_FREE_TEXT_VRS = {"LO", "LT", "PN", "SH", "ST", "UC", "UT"}   # where generic detectors apply
+# values matched against the personal values: characters, less numbers, times and UIDs (no personal value there;
+# UIDs are the compliance scan's); the generic detectors run on free text (inference/vrs.py)
+_MATCHED_VRS = CHARACTER_VRS - {"DS", "IS", "TM", "UI"}
 _BULK_KEYWORDS = {"PixelData", "FloatPixelData", "DoubleFloatPixelData", "WaveformData", "EncapsulatedDocument",
                   "SpectroscopyData", "OverlayData", "CurveData"}
 _MAX_BINARY = 64 * 1024   # private/unknown binary values up to this size are read as text
@@ -54,12 +55,12 @@ def scan_text(text: str, where: str, category: str, matcher: ValueMatcher | None
 
 
 def _scan_text(text: str, vr: str, path: str, matcher: ValueMatcher | None, mask_values: bool) -> list[Finding]:
-    if vr in _DATE_VRS:
+    if vr in DATE_VRS:
         if matcher is None:
             return []
         return [Finding("header", "identity:date", path, _show(m.fragment, mask_values))
                 for m in matcher.find(text) if m.value.kind == "date"]
-    if vr in _FREE_TEXT_VRS or vr in ("UN", "OB", "OW"):
+    if vr in FREE_TEXT_VRS or vr in ("UN", "OB", "OW"):
         return scan_text(text, path, "header", matcher, mask_values)
     if matcher is None:
         return []
@@ -72,7 +73,7 @@ def _element_texts(elem) -> list[str]:
     vr, value = elem.VR, elem.value
     if value is None or value == "":
         return []
-    if vr in _TEXT_VRS or vr in _DATE_VRS:
+    if vr in _MATCHED_VRS:
         if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
             return [str(v) for v in value if v]
         return [str(value)]

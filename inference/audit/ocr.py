@@ -55,7 +55,7 @@ def _read_rapidocr(image: np.ndarray) -> list[OcrLine]:
     if result is None or result.boxes is None or result.txts is None:
         return []
     out = []
-    for box, text, score in zip(result.boxes, result.txts, result.scores):
+    for box, text, score in zip(result.boxes, result.txts, result.scores, strict=True):
         pts = np.asarray(box)
         x0, y0 = pts.min(axis=0)
         x1, y1 = pts.max(axis=0)
@@ -72,7 +72,8 @@ def _tesseract():
     try:
         return tesserocr.PyTessBaseAPI(path=TESSDATA, lang="lit+eng", psm=tesserocr.PSM.SPARSE_TEXT)
     except RuntimeError as e:
-        raise OcrUnavailable(f"Tesseract lit+eng data not found in {TESSDATA}: apt-get install tesseract-ocr-lit") from e
+        raise OcrUnavailable(f"Tesseract lit+eng data not found in {TESSDATA}: "
+                             "apt-get install tesseract-ocr-lit") from e
 
 
 def _read_tesseract(image: np.ndarray) -> list[OcrLine]:
@@ -101,5 +102,6 @@ def _read_tesseract(image: np.ndarray) -> list[OcrLine]:
         bb = r.BoundingBox(level)
         if bb is None:
             continue
-        out.append(OcrLine(text.strip(), r.Confidence(level) / 100.0, tuple(int(v) for v in bb)))
+        x0, y0, x1, y1 = (int(v) for v in bb)
+        out.append(OcrLine(text.strip(), r.Confidence(level) / 100.0, (x0, y0, x1, y1)))
     return out

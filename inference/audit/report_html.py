@@ -5,9 +5,11 @@ import base64
 from pathlib import Path
 from typing import Any
 
+from inference.resources import data_file
+
 from .runner import AuditRun
 
-TEMPLATE = Path(__file__).resolve().parent / "templates" / "report.html"
+TEMPLATE = data_file("inference.audit", "templates", "report.html")
 WORST_CASES = 24
 REASONS_PER_CASE = 8
 

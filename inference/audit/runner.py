@@ -58,6 +58,7 @@ class AuditRun:
     config: AuditConfig
     files: list[FileAudit]
     seconds: float
+    unread_inputs: list[tuple[str, str]] = field(default_factory=list)  # (input, why): values not looked for
 
     @property
     def flagged(self) -> int:
@@ -69,7 +70,9 @@ class AuditRun:
 
     @property
     def passed(self) -> bool:
-        return bool(self.files) and self.residual_rate <= self.config.threshold
+        """No flagged share above the threshold, and every input read: an unread input's personal values were not
+        looked for in the outputs, so they are not shown clean."""
+        return bool(self.files) and self.residual_rate <= self.config.threshold and not self.unread_inputs
 
 
 def run_audit(config: AuditConfig, progress: Callable[[int, int], Any] | None = None) -> AuditRun:
@@ -79,14 +82,14 @@ def run_audit(config: AuditConfig, progress: Callable[[int, int], Any] | None = 
         default = config.output.with_name(config.output.name + ".audit")
         trail = default if (default / "trail.jsonl").is_file() else None
     released = pair(config.output, config.against, trail, config.ground_truth)
-    pooled = _pooled_values(config.against) if (config.against is not None and trail is None) else []
+    pooled, unread = _pooled_values(config.against) if (config.against is not None and trail is None) else ([], [])
     options = config.options
     files: list[FileAudit] = []
     for i, r in enumerate(released):
         files.append(audit_released(r, options, pooled, keep_thumbnail=sum(f.flagged for f in files) < MAX_THUMBNAILS))
         if progress:
             progress(i + 1, len(released))
-    return AuditRun(config, files, time.perf_counter() - t0)
+    return AuditRun(config, files, time.perf_counter() - t0, unread)
 
 
 def audit_released(r: Released, options: AuditOptions, pooled: list[PersonalValue],
@@ -113,7 +116,8 @@ def audit_released(r: Released, options: AuditOptions, pooled: list[PersonalValu
             result = _AUDITORS[r.kind](r.path, values, opts)
     except Exception as e:   # an object the auditor cannot read cannot be shown to be clean
         result = AuditResult([Finding("error", "unreadable", r.rel, f"{type(e).__name__}: {e}"[:300])])
-    thumb = thumbnail_png(result.views, result.regions) if (keep_thumbnail and result.flagged and result.views) else None
+    show = keep_thumbnail and result.flagged and result.views
+    thumb = thumbnail_png(result.views, result.regions) if show else None
     return FileAudit(r.rel, r.kind, modality or "?", result.flagged, result.findings, result.frames_checked,
                      time.perf_counter() - t0, r.source is not None, gt, thumb)
 
@@ -126,7 +130,8 @@ def audit_image(path: Path, values: list[PersonalValue], options: AuditOptions) 
     result = AuditResult()
     with Image.open(path) as im:
         im.load()
-        texts = [f"{k}: {v}" for k, v in im.info.items() if isinstance(v, (str, bytes))]
+        texts = [f"{k}: {v.decode('utf-8', 'replace') if isinstance(v, bytes) else v}" for k, v in im.info.items()
+                 if isinstance(v, (str, bytes))]  # bytes as text, not as their repr b'...'
         texts += [str(v) for v in im.getexif().values()]
         view = np.asarray(im.convert("RGB") if im.mode not in ("L", "RGB") else im)
     for text in texts:
@@ -175,15 +180,17 @@ def audit_other(path: Path, values: list[PersonalValue], options: AuditOptions) 
 _AUDITORS = {"image": audit_image, "video": audit_video, "text": audit_text_file, "other": audit_other}
 
 
-def _pooled_values(root: Path) -> list[PersonalValue]:
-    """Without a trail, every input's personal values are looked for in every output."""
+def _pooled_values(root: Path) -> tuple[list[PersonalValue], list[tuple[str, str]]]:
+    """Without a trail, every input's personal values are looked for in every output. An input that looks like
+    DICOM but cannot be read is returned with the reason (never skipped silently): the audit does not pass."""
     out: list[PersonalValue] = []
+    unread: list[tuple[str, str]] = []
     for p in input_files(root):
         try:
             out += values_from_dataset(pydicom.dcmread(p, stop_before_pixels=True))
-        except Exception:
-            continue   # not readable as DICOM: it was not an input of the pipeline either
-    return out
+        except Exception as e:  # its personal values are unknown, so no output can be shown free of them
+            unread.append((str(p.relative_to(root)), f"{type(e).__name__}: {e}"[:300]))
+    return out, unread
 
 
 def gt_totals(run: AuditRun) -> dict[str, float] | None:

@@ -20,6 +20,7 @@ def summarise(run: AuditRun) -> dict[str, Any]:
         "residual_rate": run.residual_rate,
         "threshold": run.config.threshold,
         "passed": run.passed,
+        "unread_inputs": [{"input": rel, "reason": why} for rel, why in run.unread_inputs],
         "files_with_original": sum(f.has_source for f in files),
         "frames_checked": frames,
         "seconds": run.seconds,

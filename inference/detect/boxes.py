@@ -47,7 +47,7 @@ def nms_reference(dets: np.ndarray, iou: float, max_det: int = 3000) -> np.ndarr
     if len(dets) == 0:
         return dets.reshape(0, 5).astype(np.float32)
     order = np.argsort(-dets[:, 4], kind="stable")
-    keep = []
+    keep: list[int] = []
     while order.size and len(keep) < max_det:
         i = order[0]
         keep.append(i)
@@ -166,7 +166,7 @@ def bridge_gaps(boxes: np.ndarray, factor: float) -> np.ndarray:
         tmin = np.minimum(t[:, None], t[None, :])
         gap = s[None, :, lo] - s[:, None, hi]  # j starts after i ends
         ok = same_line(s, s) & (gap > 0) & (gap <= factor * tmin)
-        for i, j in zip(*np.nonzero(ok)):
+        for i, j in zip(*np.nonzero(ok), strict=True):
             r = np.empty(boxes.shape[1], boxes.dtype)
             r[lo], r[hi] = s[i, hi], s[j, lo]
             r[c0] = min(s[i, c0], s[j, c0])

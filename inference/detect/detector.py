@@ -17,11 +17,11 @@ import numpy as np
 from inference.detect.boxes import decode_yolo, nms, select
 from inference.detect.second_look import SecondLookSettings, margin_fn, second_look
 from inference.detect.tiling import crop_padded, tile_plan, to_rgb
+from inference.errors import NotReleasable
+from inference.resources import DEFAULT_MODEL  # package data in a wheel, models/ in a checkout
 
-DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "text_detector.onnx"
 
-
-class ModelError(RuntimeError):
+class ModelError(NotReleasable, RuntimeError):
     """The detector model is missing, unloadable or does not match its sidecar."""
 
 
@@ -76,7 +76,8 @@ def load_sidecar(model_path: Path) -> dict:
         raise ModelError(f"detector settings {sc} unreadable: {e}") from e
     want = data.get("sha256")
     if want and want != sha256_file(model_path):
-        raise ModelError(f"{model_path} does not match the sha256 in {sc}: model and settings were not exported together")
+        raise ModelError(f"{model_path} does not match the sha256 in {sc}: "
+                         "model and settings were not exported together")
     return data
 
 

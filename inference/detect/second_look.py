@@ -73,8 +73,8 @@ def reach_rects(lines: np.ndarray, reach: float, width: int, height: int) -> np.
 def inside_any(boxes: np.ndarray, rects: np.ndarray) -> np.ndarray:
     """(len(boxes),) bool: the box lies wholly inside at least one of the rects."""
     b, r = boxes[:, None, :4], rects[None, :, :4]
-    return ((b[..., 0] >= r[..., 0]) & (b[..., 1] >= r[..., 1]) & (b[..., 2] <= r[..., 2])
-            & (b[..., 3] <= r[..., 3])).any(axis=1)
+    return np.asarray(((b[..., 0] >= r[..., 0]) & (b[..., 1] >= r[..., 1]) & (b[..., 2] <= r[..., 2])
+                       & (b[..., 3] <= r[..., 3])).any(axis=1))
 
 
 def look_regions(lines: np.ndarray, reach: float, width: int, height: int) -> list[tuple[int, int, int, int]]:
@@ -85,7 +85,8 @@ def look_regions(lines: np.ndarray, reach: float, width: int, height: int) -> li
     rects = [list(r) for r in reach_rects(lines, reach, width, height)]
     merged = True
     while merged:
-        merged, out = False, []
+        merged = False
+        out: list[list[float]] = []
         for r in rects:
             for o in out:
                 if r[0] <= o[2] and o[0] <= r[2] and r[1] <= o[3] and o[1] <= r[3]:

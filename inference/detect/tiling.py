@@ -35,7 +35,8 @@ def tile_grid(height: int, width: int, tile: int, overlap: int) -> list[tuple[in
     return [(y, x) for y in tile_starts(height, tile, overlap) for x in tile_starts(width, tile, overlap)]
 
 
-def tile_plan(height: int, width: int, tile: int, overlap: int, dynamic: bool) -> tuple[int, int, list[tuple[int, int]]]:
+def tile_plan(height: int, width: int, tile: int, overlap: int,
+              dynamic: bool) -> tuple[int, int, list[tuple[int, int]]]:
     """(tile height, tile width, (y0, x0) of every tile) for a fixed- or dynamic-shape model (see axis_tile)."""
     th, tw = axis_tile(height, tile, overlap, dynamic), axis_tile(width, tile, overlap, dynamic)
     return th, tw, [(y, x) for y in tile_starts(height, th, overlap) for x in tile_starts(width, tw, overlap)]

@@ -5,10 +5,11 @@ values) and runs BEFORE the header engine. Each module also exports ``KEEP_TAGS`
 already cleaned, which the pipeline passes as ``deidentify_dataset(..., keep_tags=KEEP_TAGS)`` so the header
 engine neither dummies them nor cleans their text a second time (a second date shift would be wrong).
 """
+from ..errors import (
+    DocumentError,  # the one DocumentError (the auditor's too): quarantine with its reason
+)
 
-
-class DocumentError(ValueError):
-    """The object's content cannot be fully de-identified: the pipeline quarantines it with this reason."""
+__all__ = ["DocumentError", "CLEAN_STRUCTURED_CONTENT", "keep_tags", "method_codes"]
 
 
 # CID 7050 codes a content handler earns by what it did (the header engine writes them; 113101 Clean Pixel Data

@@ -12,18 +12,21 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import yaml
 from pydicom.dataset import Dataset
 
+from inference.resources import data_file
+
 from ..keys import Keyring
 from ..textdeid import TextDeidentifier
 from ..textdeid.fold import fold
+from ..vrs import FREE_TEXT_VRS
 
-DATA = Path(__file__).parent / "data" / "observer_concepts.yaml"
-TEXT_VRS = {"LO", "LT", "ST", "UT", "SH", "UC"}
+DATA = data_file("inference.documents", "data", "observer_concepts.yaml")
+# free text of a content item; PN values are names, handled as such (PNAME items), not scrubbed as text
+ITEM_TEXT_VRS = FREE_TEXT_VRS - {"PN"}
 # scrubbed by their own handler (a second scrub would shift dates twice)
 ALREADY_SCRUBBED = frozenset({"TextValue", "UnformattedTextValue", "CodeMeaning", "CodeValue", "LongCodeValue"})
 _SPLIT = re.compile(r"[\^=\s,;.\-]+")
@@ -124,7 +127,7 @@ class ItemCleaner:
     def _other_text(self, item: Dataset) -> None:
         """Any other free text in the item itself (not sequences) is scrubbed too: nothing slips by."""
         for elem in item:
-            if elem.VR in TEXT_VRS and elem.keyword not in ALREADY_SCRUBBED and elem.value:
+            if elem.VR in ITEM_TEXT_VRS and elem.keyword not in ALREADY_SCRUBBED and elem.value:
                 if elem.VM > 1:
                     elem.value = [self.scrub(v) for v in elem.value]
                 else:

@@ -175,21 +175,21 @@ def _identifier_boxes(page: Any, size: tuple[int, int], textdeid: TextDeidentifi
             for ci in range(start, min(end, n)):
                 if text[ci].isspace():
                     continue
-                l, b, r, t = textpage.get_charbox(ci)
-                line.append(_to_device(page, size, l, b, r, t))
+                left, b, r, t = textpage.get_charbox(ci)
+                line.append(_to_device(page, size, left, b, r, t))
             boxes += _merge_line_boxes(line)
         return boxes, n
     finally:
         textpage.close()
 
 
-def _to_device(page: Any, size: tuple[int, int], l: float, b: float, r: float, t: float
+def _to_device(page: Any, size: tuple[int, int], left: float, b: float, r: float, t: float
                ) -> tuple[float, float, float, float]:
     """Page coordinates (points, y up) to rendered pixel coordinates, honouring page rotation (pdfium)."""
     import pypdfium2.raw as raw
 
     xs, ys = [], []
-    for px, py in ((l, b), (l, t), (r, b), (r, t)):
+    for px, py in ((left, b), (left, t), (r, b), (r, t)):
         dx, dy = ctypes.c_int(), ctypes.c_int()
         raw.FPDF_PageToDevice(page.raw, 0, 0, size[0], size[1], 0, px, py, ctypes.byref(dx), ctypes.byref(dy))
         xs.append(dx.value)
@@ -206,7 +206,7 @@ def _merge_line_boxes(boxes: list[tuple[float, float, float, float]]) -> list[tu
             cur[0], cur[1], cur[2], cur[3] = min(cur[0], x0), min(cur[1], y0), max(cur[2], x1), max(cur[3], y1)
         else:
             out.append([x0, y0, x1, y1])
-    return [tuple(b) for b in out]
+    return [(b[0], b[1], b[2], b[3]) for b in out]
 
 
 def _paint(image: Image.Image, boxes: list[tuple[float, float, float, float]], options: PdfOptions) -> None:
@@ -245,7 +245,7 @@ def verify_clean_pdf(data: bytes) -> None:
     for i, page in enumerate(reader.pages):
         if (page.extract_text() or "").strip():
             raise DocumentError(f"rebuilt PDF page {i + 1} still has a text layer")
-    info = reader.metadata or {}
+    info: dict[str, Any] = dict(reader.metadata or {})
     extra = set(info.keys()) - {"/Producer", "/CreationDate", "/ModDate"}
     if extra:
         raise DocumentError(f"rebuilt PDF has document info keys {sorted(extra)}")

@@ -3,9 +3,11 @@
     from inference.header import load_profile, deidentify_dataset
     report = deidentify_dataset(ds, load_profile("basic"), keyring)
 """
-from .engine import HeaderError, HeaderReport, deidentify_dataset
+from .actions import Action
+from .engine import HeaderError, deidentify_dataset
 from .profile import Override, Profile, ProfileError, SafePrivate, load_profile
+from .state import HeaderReport
 from .table import Rule, Table, load_table
 
-__all__ = ["HeaderError", "HeaderReport", "Override", "Profile", "ProfileError", "Rule", "SafePrivate",
+__all__ = ["Action", "HeaderError", "HeaderReport", "Override", "Profile", "ProfileError", "Rule", "SafePrivate",
            "Table", "deidentify_dataset", "load_profile", "load_table"]

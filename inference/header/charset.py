@@ -12,12 +12,12 @@ from pydicom.dataset import Dataset
 from pydicom.valuerep import PersonName
 
 from ..identity import register_charsets
+from ..vrs import FREE_TEXT_VRS
 
 register_charsets()
 
 UTF8 = "ISO_IR 192"
 CHARSET_TAG = 0x00080005
-TEXT_VRS = {"SH", "LO", "ST", "LT", "UT", "UC", "PN"}
 
 
 def _decoded(ds: Dataset):
@@ -33,7 +33,7 @@ def _texts(ds: Dataset):
         if elem.VR == "SQ":
             for item in elem.value or []:
                 yield from _texts(item)
-        elif elem.VR in TEXT_VRS and elem.value not in (None, ""):
+        elif elem.VR in FREE_TEXT_VRS and elem.value not in (None, ""):
             values = elem.value if elem.VM > 1 else [elem.value]
             for v in values:
                 yield str(v) if not isinstance(v, PersonName) else str(v)

@@ -6,112 +6,31 @@ policy.json, the YAML profile); this module only orders them:
 """
 from __future__ import annotations
 
-import json
-from collections import Counter
-from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 from typing import Callable
 
+from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
-from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
 from pydicom.sequence import Sequence
 
+from ..errors import NotReleasable
 from ..identity import Identity, IdentityReadError
 from ..keys import Keyring
+from .actions import Action
 from .charset import normalise_charset
-from .clean import make_cleaner
-from .handlers import HANDLERS, fixed_value, remap_uid
+from .handlers import HANDLERS, Handler, fixed_value, remap_uid
 from .profile import Profile
-from .table import REPEATING_GROUPS, Table, load_table
-from .values import DATE_VRS, MAX_CHARS, TEXT_VRS, fit_text
+from .state import HeaderReport, Run, TextCleaner, load_policy
+from .table import REPEATING_GROUPS, Rule, Table, load_table
+from ..vrs import DATE_VRS, FREE_TEXT_VRS
 
-POLICY_PATH = Path(__file__).resolve().parent / "data" / "policy.json"
 CODING_SCHEME = "DCM"
 BASIC_CODE = ("113100", "Basic Application Confidentiality Profile")
 
 
-class HeaderError(ValueError):
+class HeaderError(NotReleasable, ValueError):
     """The header could not be fully de-identified; the pipeline quarantines the file with this reason."""
-
-
-@dataclass(frozen=True)
-class Policy:
-    uid_keep_keywords: frozenset[str]
-    structural_keywords: frozenset[str]
-    file_meta_remove: frozenset[int]
-    sequence_compound: dict[str, str]
-    type2_sequences: frozenset[str]
-    empty_instead_of_remove: frozenset[str]
-    remove_when_emptied: dict[str, str]
-    identity_groups: tuple[tuple[int, int, int], ...] = ()  # (group, first element, last element)
-    identity_group_keep: frozenset[int] = frozenset()  # tags there kept although Table E.1-1 does not list them
-
-    def in_identity_group(self, tag: int) -> bool:
-        """True for patient, institution, request and visit data: unlisted elements there are removed."""
-        group, element = tag >> 16, tag & 0xFFFF
-        return any(g == group and lo <= element <= hi for g, lo, hi in self.identity_groups)
-
-
-@lru_cache(maxsize=1)
-def load_policy() -> Policy:
-    data = json.loads(POLICY_PATH.read_text())
-    return Policy(frozenset(data["uid_keep_keywords"]), frozenset(data["structural_keywords"]),
-                  frozenset(tag_for_keyword(k) for k in data["file_meta_remove"]),
-                  data["sequence_compound_resolution"], frozenset(data["type2_sequences"]),
-                  frozenset(data["empty_instead_of_remove"]), data["remove_when_emptied"],
-                  tuple((int(g, 16), int(lo, 16), int(hi, 16)) for g, lo, hi in data["identity_groups"]),
-                  frozenset(tag_for_keyword(k) for k in data["identity_group_keep"]))
-
-
-@dataclass
-class HeaderReport:
-    """What was done, for the audit trail: action counts and (tag path, action) pairs. Never values."""
-
-    profile: str
-    counts: Counter = field(default_factory=Counter)
-    actions: list[tuple[str, str]] = field(default_factory=list)
-    dates_shifted: int = 0
-    charset: str = ""
-    method_codes: list[str] = field(default_factory=list)
-
-    def record(self, path: str, action: str) -> None:
-        self.counts[action] += 1
-        self.actions.append((path, action))
-
-    def to_dict(self) -> dict:
-        """JSON-ready form for the audit trail."""
-        return {"profile": self.profile, "counts": dict(self.counts), "actions": [list(a) for a in self.actions],
-                "dates_shifted": self.dates_shifted, "charset": self.charset, "method_codes": self.method_codes}
-
-
-@dataclass
-class Run:
-    """State of one de-identification: shared by the walker and the handlers."""
-
-    table: Table
-    profile: Profile
-    keyring: Keyring
-    policy: Policy
-    clean_text: Callable[..., str]  # (text, max_len=, vr=) -> text (clean.TextCleaner)
-    days: int | None  # date offset when the modified-dates option is on
-    report: HeaderReport
-    keep_tags: frozenset[int] = frozenset()
-    content_codes: tuple[tuple[str, str], ...] = ()  # CID 7050 codes earned by the content handlers
-    dates_shifted: int = 0
-
-    def walk(self, ds: Dataset, path: str, mode: str | None) -> None:
-        _walk(ds, self, path, mode)
-
-    def text_cleaner(self, vr: str) -> Callable[[str], str]:
-        """clean_text for one value of this VR: told the VR and its maximum length, and held to that length."""
-        limit = MAX_CHARS.get(vr)
-        return lambda text: fit_text(self.clean_text(text, max_len=limit, vr=vr), vr)
-
-    def walk_sequence(self, elem: DataElement, path: str, mode: str | None) -> None:
-        for i, item in enumerate(elem.value or []):
-            _walk(item, self, f"{path}[{i}].", mode)
 
 
 def tag_text(tag: int) -> str:
@@ -124,33 +43,33 @@ def _overlay_group_removed(group: int, run: Run) -> bool:
     return rule is None or rule.resolve(run.profile.columns, run.table.compound) != "K"
 
 
-def _private_action(ds: Dataset, elem: DataElement, run: Run) -> str:
+def _private_action(ds: Dataset, elem: DataElement, run: Run) -> Action:
     """Private elements go, unless the safe-private option lists (group, creator, element byte)."""
     tag = int(elem.tag)
     group, element = tag >> 16, tag & 0xFFFF
     if element < 0x1000:  # private creator (0x0010-0x00FF) or group length: decided after the walk
-        return "defer"
+        return Action.DEFER
     if run.profile.has("retain_safe_private"):
         creator_tag = (group << 16) | (element >> 8)
         creator = str(ds[creator_tag].value).strip() if creator_tag in ds else ""
         if any(s.group == group and s.creator == creator and s.element == element & 0xFF
                for s in run.profile.safe_private):
-            return "C"
-    return "X"
+            return Action.CLEAN
+    return Action.REMOVE
 
 
-def decide(ds: Dataset, elem: DataElement, run: Run, mode: str | None) -> str:
+def decide(ds: Dataset, elem: DataElement, run: Run, mode: Action | None) -> Action:
     """The single action for one element, in order: private, group length, override, table, default."""
     tag = int(elem.tag)
     group = tag >> 16
     if tag in run.keep_tags:
-        return "K"
+        return Action.KEEP
     if group % 2 == 1:
         return _private_action(ds, elem, run)
     if tag & 0xFFFF == 0:
-        return "X"  # group lengths are retired outside file meta; writers recompute what they need
+        return Action.REMOVE  # group lengths are retired outside file meta; writers recompute what they need
     if (group & 0xFF00) in REPEATING_GROUPS and _overlay_group_removed(group, run):
-        return "X"
+        return Action.REMOVE
     override = run.profile.overrides.get(tag)
     if override is not None:
         return override.action
@@ -158,7 +77,7 @@ def decide(ds: Dataset, elem: DataElement, run: Run, mode: str | None) -> str:
     if rule is not None:
         return _table_action(rule, elem, run)
     if _unlisted_removed(tag, run):
-        return "X"
+        return Action.REMOVE
     return _default_action(elem, run, mode)
 
 
@@ -170,15 +89,15 @@ def _unlisted_removed(tag: int, run: Run) -> bool:
     return run.policy.in_identity_group(tag) and tag not in run.policy.identity_group_keep
 
 
-def _table_action(rule, elem: DataElement, run: Run) -> str:
+def _table_action(rule: Rule, elem: DataElement, run: Run) -> Action:
     """The row's code for the enabled options, compound codes resolved (policy.json explains the choices)."""
     code = rule.select(run.profile.columns)
     policy = run.policy
     if elem.VR == "SQ" and code in policy.sequence_compound and rule.keyword not in policy.type2_sequences:
         return policy.sequence_compound[code]
-    action = run.table.compound.get(code, code)
-    if action == "X" and rule.keyword in policy.empty_instead_of_remove:
-        return "Z"
+    action = Action.of(run.table.compound.get(code, code))
+    if action is Action.REMOVE and rule.keyword in policy.empty_instead_of_remove:
+        return Action.ZERO
     return action
 
 
@@ -188,7 +107,7 @@ def keyword_of(tag: int) -> str:
     return keyword_for_tag(tag) or ""
 
 
-def _default_action(elem: DataElement, run: Run, mode: str | None) -> str:
+def _default_action(elem: DataElement, run: Run, mode: Action | None) -> Action:
     """Attributes Table E.1-1 does not list are kept (the table is what the standard says to handle),
     except: instance UIDs are remapped, dates are shifted when shifting, and inside a sequence that is
     dummied or cleaned as a whole, free text follows that sequence's action."""
@@ -196,16 +115,16 @@ def _default_action(elem: DataElement, run: Run, mode: str | None) -> str:
     keyword = keyword_of(int(elem.tag))
     if vr == "UI":  # unlisted UIDs: instance-like ones are remapped too, unless UIDs are retained
         retain = run.profile.has("retain_uids") or keyword in run.policy.uid_keep_keywords
-        return "K" if retain else "U"
+        return Action.KEEP if retain else Action.UID
     if vr == "SQ":
-        return "K" if mode is None else mode
+        return Action.KEEP if mode is None else mode
     if keyword in run.policy.structural_keywords:
-        return "K"
+        return Action.KEEP
     if vr in DATE_VRS and run.days is not None:
-        return "C"
-    if mode is not None and vr in TEXT_VRS | DATE_VRS | {"TM", "AE", "AS"}:
+        return Action.CLEAN
+    if mode is not None and vr in FREE_TEXT_VRS | DATE_VRS | {"TM", "AE", "AS"}:
         return mode
-    return "k"  # keep, free text scrubbed of known identifying values
+    return Action.KEEP_SCRUBBED  # keep, free text scrubbed of known identifying values
 
 
 # Values that do not depend on the character set and that an unlisted attribute keeps as they are.
@@ -238,30 +157,30 @@ def _kept_raw(ds: Dataset, tag: int, run: Run) -> bool:
     return (raw.VR or vr) in RAW_KEEP_VRS
 
 
-def _handler(action: str, tag: int, run: Run):
-    if action == "V":
+def _handler(action: Action, tag: int, run: Run) -> Handler:
+    if action is Action.FIXED:
         return fixed_value(run.profile.overrides[tag].value)
     return HANDLERS[action]
 
 
-def _walk(ds: Dataset, run: Run, path: str, mode: str | None) -> None:
+def _walk(ds: Dataset, run: Run, path: str, mode: Action | None) -> None:
     deferred: list[int] = []
     drop_private = not run.profile.has("retain_safe_private")
     for tag in list(ds.keys()):
         where = path + tag_text(int(tag))
         if drop_private and tag.group % 2 == 1 and tag.element >= 0x1000 and int(tag) not in run.keep_tags:
             del ds[tag]  # private data element: removed without decoding it (speed, and nothing to parse)
-            run.report.record(where, "X")
+            run.report.record(where, Action.REMOVE)
             continue
         if _kept_raw(ds, int(tag), run):
-            run.report.record(where, "K")
+            run.report.record(where, Action.KEEP)
             continue
         try:
             elem = ds[tag]  # converts raw elements, decoding text with the dataset's character set
         except Exception as exc:
             raise HeaderError(f"cannot read {where}: {type(exc).__name__}") from exc
         action = decide(ds, elem, run, mode)
-        if action == "defer":
+        if action is Action.DEFER:
             deferred.append(int(tag))
             continue
         try:
@@ -280,13 +199,13 @@ def _drop_unused_private_creators(ds: Dataset, creators: list[int], run: Run, pa
         group, element = tag >> 16, tag & 0xFFFF
         if element == 0:
             del ds[tag]
-            run.report.record(path + tag_text(tag), "X")
+            run.report.record(path + tag_text(tag), Action.REMOVE)
             continue
         block = (group << 16) | (element << 8)
         used = any(block <= int(t) <= block + 0xFF for t in ds.keys())
         if not used:
             del ds[tag]
-        run.report.record(path + tag_text(tag), "K" if used else "X")
+        run.report.record(path + tag_text(tag), Action.KEEP if used else Action.REMOVE)
 
 
 INSTITUTION_KEYWORDS = ("InstitutionName", "InstitutionAddress", "InstitutionalDepartmentName")
@@ -313,14 +232,14 @@ def _device_values_naming_the_institution(ds: Dataset, run: Run, institution: li
     if not institution or DEVICE_ID_COLUMN not in run.profile.columns or INSTITUTION_ID_COLUMN in run.profile.columns:
         return
     for tag, rule in run.table.rules.items():
-        if rule.options.get(DEVICE_ID_COLUMN) != "K" or rule.vr not in TEXT_VRS or tag not in ds:
+        if rule.options.get(DEVICE_ID_COLUMN) != "K" or rule.vr not in FREE_TEXT_VRS or tag not in ds:
             continue
         elem = ds[tag]
         if tag in run.profile.overrides or not isinstance(elem.value, str):
             continue
         value = " ".join(elem.value.split()).casefold()
         if any(name in value or (len(value) >= 4 and value in name) for name in institution):
-            run.report.record(rule.keyword, HANDLERS["D"](ds, elem, run, rule.keyword, None))
+            run.report.record(rule.keyword, HANDLERS[Action.DUMMY](ds, elem, run, rule.keyword, None))
 
 
 def _remove_orphaned_conditionals(ds: Dataset, run: Run) -> None:
@@ -328,8 +247,10 @@ def _remove_orphaned_conditionals(ds: Dataset, run: Run) -> None:
     for keyword, depends_on in run.policy.remove_when_emptied.items():
         if keyword in ds and not ds.get(depends_on):
             tag = tag_for_keyword(keyword)
+            if tag is None:
+                raise HeaderError(f"policy.json remove_when_emptied: unknown keyword {keyword!r}")
             del ds[keyword]
-            run.report.record(tag_text(tag), "X")
+            run.report.record(tag_text(tag), Action.REMOVE)
 
 
 def _deidentify_file_meta(ds: Dataset, run: Run) -> None:
@@ -343,11 +264,11 @@ def _deidentify_file_meta(ds: Dataset, run: Run) -> None:
         where = "meta." + tag_text(int(tag))
         if int(tag) in run.policy.file_meta_remove or _dictionary_vr(int(tag)) is None:
             del meta[tag]
-            run.report.record(where, "X")
+            run.report.record(where, Action.REMOVE)
         elif elem.keyword == "MediaStorageSOPInstanceUID":
             if "SOPInstanceUID" in ds:
                 elem.value = ds.SOPInstanceUID
-                run.report.record(where, "U")
+                run.report.record(where, Action.UID)
             else:
                 run.report.record(where, remap_uid(meta, elem, run, where, None))
 
@@ -394,6 +315,12 @@ def add_deidentification_marks(ds: Dataset, run: Run) -> None:
     run.report.method_codes = [v for v, _ in dict(codes).items()]
 
 
+def _default_cleaner(identity: Identity, keyring: Keyring) -> TextCleaner:
+    """The one free-text cleaner: the shared text de-identifier, exactly as the pipeline passes it."""
+    from ..textdeid import TextDeidentifier
+    return TextDeidentifier(identity, keyring).scrub
+
+
 DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
 
 
@@ -410,8 +337,8 @@ def deidentify_dataset(ds: Dataset, profile: Profile, keyring: Keyring, *, ident
     """De-identify `ds` in place per PS3.15 Table E.1-1 and `profile`; return what was done.
 
     identity: the original values (read here if not given) - used to scrub kept free text.
-    clean_text: a text de-identifier for C actions (default: exact identity values + asmens kodas), called as
-    clean_text(text, max_len=, vr=) (clean.TextCleaner; TextDeidentifier.scrub fits).
+    clean_text: a text de-identifier for C actions, called as clean_text(text, max_len=, vr=) (state.TextCleaner).
+    Default: the pipeline's own, TextDeidentifier(identity, keyring).scrub, so the library call scrubs as much.
     keep_tags: attributes a content handler has already cleaned (e.g. EncapsulatedDocument after the PDF
     handler, ContentSequence after the SR handler): kept (sequences still walked for UIDs, dates, names).
     content_codes: (code value, meaning) of what the content handlers did (documents.method_codes).
@@ -431,8 +358,8 @@ def deidentify_dataset(ds: Dataset, profile: Profile, keyring: Keyring, *, ident
     report = HeaderReport(profile=profile.name)
     days = keyring.date_offset_days(identity.patient_key) if profile.shifts_dates else None
     run = Run(table=table, profile=profile, keyring=keyring, policy=load_policy(),
-              clean_text=clean_text or make_cleaner(identity), days=days, report=report,
-              keep_tags=frozenset(keep_tags), content_codes=tuple(content_codes))
+              clean_text=clean_text or _default_cleaner(identity, keyring), days=days, report=report,
+              walker=_walk, keep_tags=frozenset(keep_tags), content_codes=tuple(content_codes))
     institution = _institution_values(ds)
     _walk(ds, run, "", None)
     _device_values_naming_the_institution(ds, run, institution)

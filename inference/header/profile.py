@@ -14,14 +14,18 @@ from typing import Any
 import yaml
 from pydicom.datadict import tag_for_keyword
 
+from inference.resources import data_file
+
+from ..errors import ConfigError
+from .actions import Action
 from .table import load_table
 
-PROFILES_DIR = Path(__file__).resolve().parent / "profiles"
+PROFILES_DIR = data_file("inference.header", "profiles")
 ACTIONS = {"X", "Z", "D", "K", "C", "U", "P"}  # P: keyed pseudonym (extension, never an original value)
 _TAG_RE = re.compile(r"^\(?\s*([0-9A-Fa-f]{4})\s*,\s*([0-9A-Fa-f]{4})\s*\)?$")
 
 
-class ProfileError(ValueError):
+class ProfileError(ConfigError):
     """The profile file is missing or inconsistent."""
 
 
@@ -29,7 +33,7 @@ class ProfileError(ValueError):
 class Override:
     """A per-tag decision that replaces the table's: an action code, or a fixed replacement value."""
 
-    action: str  # one of ACTIONS, or "V" for a fixed value
+    action: Action  # one of ACTIONS, or Action.FIXED for a fixed value
     value: Any = None
 
 
@@ -86,9 +90,9 @@ def parse_override(key: str, spec: Any) -> tuple[int, Override]:
         action = spec.strip().upper()
         if action not in ACTIONS:
             raise ProfileError(f"override {key}: action {spec!r} is not one of {sorted(ACTIONS)}")
-        return tag, Override(action)
+        return tag, Override(Action.of(action))
     if isinstance(spec, dict) and "value" in spec:
-        return tag, Override("V", spec["value"])
+        return tag, Override(Action.FIXED, spec["value"])
     if isinstance(spec, dict) and "action" in spec:
         return parse_override(key, spec["action"])
     raise ProfileError(f"override {key}: give an action code or {{value: ...}}, got {spec!r}")

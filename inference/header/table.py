@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-TABLE_PATH = Path(__file__).resolve().parent / "data" / "ps315_table_e1_1.json"
+from inference.resources import data_file
+
+TABLE_PATH = data_file("inference.header", "data", "ps315_table_e1_1.json")
 REPEATING_GROUPS = (0x5000, 0x6000)
 MODIFIED_DATES_COLUMN = "rtnLongModifDatesOpt"  # curves (50xx) and overlays (60xx): even groups 0xgg00..0xgg1E
 

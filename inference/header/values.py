@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+from ..vrs import FREE_TEXT_VRS
+
 # Fixed dummies for VRs where a keyed pseudonym makes no sense or would not fit the VR.
 FIXED_DUMMY = {
     "DA": "19000101", "DT": "19000101000000", "TM": "000000", "AS": "000Y", "CS": "ANONYMIZED",
@@ -16,8 +18,6 @@ FIXED_DUMMY = {
     "OB": b"\x00\x00", "OW": b"\x00\x00", "OF": b"\x00\x00\x00\x00", "OD": b"\x00" * 8,
     "OL": b"\x00" * 4, "OV": b"\x00" * 8, "UN": b"\x00\x00",
 }
-TEXT_VRS = {"LO", "SH", "LT", "ST", "UT", "UC", "PN"}  # free text / names: replaced by keyed pseudonyms
-DATE_VRS = {"DA", "DT"}
 # Maximum value length in characters per text VR (PS3.5 Table 6.2-1; PN: per component group). UC, UT: unlimited.
 MAX_CHARS = {"AE": 16, "CS": 16, "SH": 16, "LO": 64, "ST": 1024, "LT": 10240, "PN": 64}
 
@@ -36,7 +36,7 @@ def dummy_value(vr: str, original: str, keyword: str, pseudonym) -> object:
 
     `pseudonym(kind, original)` is the keyring's one-way token function.
     """
-    if vr in TEXT_VRS:
+    if vr in FREE_TEXT_VRS:  # free text / names: replaced by keyed pseudonyms
         token = pseudonym(keyword or vr, original)
         return f"ANON^{token}" if vr == "PN" else f"ANON{token}"[: 16 if vr == "SH" else 64]
     if vr == "UI":

@@ -8,15 +8,29 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
-from inference.pixels.annotations import clean_presentation_state, remove_graphic_annotations, remove_overlays
-from inference.pixels.decode import decoded_photometric, frame_count, iter_frames, transfer_syntax
-from inference.pixels.encode import FrameWriter, OutputPlan, convert_big_endian, plan_output
+from inference.pixels.annotations import (
+    clean_presentation_state,
+    remove_graphic_annotations,
+    remove_overlays,
+)
+from inference.pixels.decode import (
+    decoded_photometric,
+    frame_count,
+    iter_frames,
+    transfer_syntax,
+)
+from inference.pixels.encode import (
+    FrameWriter,
+    OutputPlan,
+    convert_big_endian,
+    plan_output,
+)
 from inference.pixels.errors import PixelError
 from inference.pixels.redact import fill_outside, fill_rects, to_rects
 from inference.pixels.regions import keep_mask
@@ -24,7 +38,8 @@ from inference.pixels.tracking import frame_hash, plan_rects, plan_static_pixels
 from inference.pixels.view import ViewParams, fix_window, to_view, view_params
 
 __all__ = [
-    "Detector", "FramePlan", "PixelError", "PixelOptions", "PixelReport", "UsRegions", "redact_dataset", "clean_presentation_state",
+    "Detector", "FramePlan", "PixelError", "PixelOptions", "PixelReport", "UsRegions", "redact_dataset",
+    "clean_presentation_state",
 ]
 
 CLEAN_PIXEL_DATA = ("113101", "DCM", "Clean Pixel Data")
@@ -98,6 +113,18 @@ class PixelReport:
     def boxes_total(self) -> int:
         return int(sum(len(b) for b in self.boxes_per_frame))
 
+    def to_record(self) -> dict[str, Any]:
+        """JSON-ready form for the audit trail: counts and codes, never pixel arrays (the blanked rectangles are
+        added by the pipeline as regions)."""
+        return {"n_frames": self.n_frames, "transfer_syntax_in": self.transfer_syntax_in,
+                "transfer_syntax_out": self.transfer_syntax_out, "photometric_in": self.photometric_in,
+                "photometric_out": self.photometric_out,
+                "detected_per_frame": [int(n) for n in self.detected_per_frame],
+                "detector_calls": self.detector_calls, "frames_reused": self.frames_reused,
+                "us_regions_applied": self.us_regions_applied, "overlays_removed": list(self.overlays_removed),
+                "graphic_annotations_removed": self.graphic_annotations_removed, "lossy": self.lossy,
+                "boxes_total": self.boxes_total}
+
     @property
     def frames_view(self) -> Iterator[np.ndarray]:
         """Redacted 8-bit frames (HxW or HxWx3 RGB), decoded lazily from the written output."""
@@ -133,7 +160,9 @@ def _detect_all(ds: Dataset, detector: Detector, params: ViewParams, cache: list
                 prior: np.ndarray | None = None):
     """Pass 1: view + detect per frame, reusing boxes for frames with identical bytes."""
     rows, cols = int(ds.Rows), int(ds.Columns)
-    per_frame, counts, seen = [], [], {}
+    per_frame: list[np.ndarray] = []
+    counts: list[int] = []
+    seen: dict[bytes, tuple[np.ndarray, int]] = {}  # frame hash -> (rects, detections)
     calls = reused = 0
     first, varies = None, None
     for frame in iter_frames(ds):

@@ -123,7 +123,7 @@ def iter_frames(ds: Dataset) -> Iterator[np.ndarray]:
                 if index > 0 or source is not ds or uid not in DCMDJPEG_SYNTAXES:
                     raise
                 source, decoder = decompress_with_dcmdjpeg(ds, as_rgb, exc), get_decoder(ExplicitVRLittleEndian)
-                arr, _meta = decoder.as_array(source, index=index, as_rgb=as_rgb)
+                arr, _meta = decoder.as_array(source, index=index, as_rgb=as_rgb)  # type: ignore[arg-type]  # pydicom types **kwargs as DecodeOptions, not Unpack[...]
             frame = np.array(arr, copy=True, order="C")
             yield _mask_to_bits_stored(frame, bits_stored, signed)
     except (PixelError, KeyboardInterrupt, SystemExit, GeneratorExit):
@@ -163,7 +163,8 @@ def decompress_with_dcmdjpeg(ds: Dataset, as_rgb: bool, first_error: Exception) 
     part["PixelData"] = ds["PixelData"]
     part.file_meta = FileMetaDataset()
     part.file_meta.TransferSyntaxUID = ds.file_meta.TransferSyntaxUID
-    part.file_meta.MediaStorageSOPClassUID, part.file_meta.MediaStorageSOPInstanceUID = part.SOPClassUID, part.SOPInstanceUID
+    part.file_meta.MediaStorageSOPClassUID = part.SOPClassUID
+    part.file_meta.MediaStorageSOPInstanceUID = part.SOPInstanceUID
     with tempfile.TemporaryDirectory(prefix="medanon-djpeg-") as tmp:
         src, dst = Path(tmp) / "in.dcm", Path(tmp) / "out.dcm"
         part.save_as(src, enforce_file_format=True)

@@ -100,6 +100,7 @@ class FrameWriter:
         self.ds, self.plan = ds, plan
         self.native = UID(plan.transfer_syntax) in NATIVE_SYNTAXES
         self.parts: list[bytes] = []
+        self.bit_frames: list[np.ndarray] = []  # BitsAllocated 1: unpacked frames, packed together in finish
         self.encoder = None if self.native else get_encoder(UID(plan.transfer_syntax))
         self.kwargs = {} if self.native else _encode_kwargs(ds, plan)
         self.bits_allocated = int(ds.BitsAllocated)
@@ -108,12 +109,15 @@ class FrameWriter:
         """Append one redacted native frame (rows, cols[, 3])."""
         if self.native:
             if self.bits_allocated == 1:
-                self.parts.append(frame.astype(np.uint8).ravel())
+                self.bit_frames.append(frame.astype(np.uint8).ravel())  # packed across frames at the end
             else:
-                dtype = np.dtype(f"{'i' if frame.dtype.kind == 'i' else 'u'}{self.bits_allocated // 8}").newbyteorder("<")
+                kind = "i" if frame.dtype.kind == "i" else "u"
+                dtype = np.dtype(f"{kind}{self.bits_allocated // 8}").newbyteorder("<")
                 self.parts.append(frame.astype(dtype, copy=False).tobytes())
             return
         errors = []
+        if self.encoder is None:
+            raise PixelError(f"no encoder for {UID(self.plan.transfer_syntax).name}")
         for plugin in ENCODING_PLUGINS.get(UID(self.plan.transfer_syntax), ()):
             if not self.encoder.is_available or plugin not in self.encoder.available_plugins:
                 continue
@@ -122,7 +126,8 @@ class FrameWriter:
                 return
             except Exception as exc:  # try the next plugin, then fail closed
                 errors.append(f"{plugin}: {exc}")
-        raise PixelError(f"cannot re-encode as {UID(self.plan.transfer_syntax).name}: {'; '.join(errors) or 'no encoder'}")
+        raise PixelError(f"cannot re-encode as {UID(self.plan.transfer_syntax).name}: "
+                         f"{'; '.join(errors) or 'no encoder'}")
 
     def finish(self) -> None:
         """Replace PixelData, transfer syntax and colour attributes; keep/extend lossy history."""
@@ -132,7 +137,7 @@ class FrameWriter:
                 delattr(ds, keyword)
         if self.native:
             if self.bits_allocated == 1:
-                data = pack_bits(np.concatenate(self.parts))
+                data = pack_bits(np.concatenate(self.bit_frames))
             else:
                 data = b"".join(self.parts)
             if len(data) % 2:
@@ -148,7 +153,7 @@ class FrameWriter:
                 ds.PixelData = encapsulate(self.parts)
             ds["PixelData"].VR = "OB"
             ds["PixelData"].is_undefined_length = True
-        self.parts = []
+        self.parts, self.bit_frames = [], []
         ds.file_meta.TransferSyntaxUID = UID(self.plan.transfer_syntax)
         ds.PhotometricInterpretation = self.plan.photometric
         if int(ds.get("SamplesPerPixel", 1)) > 1:

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 import yaml
 
 from inference.pixels.errors import PixelError
+from inference.resources import data_file
 
-POLICY_FILE = Path(__file__).with_name("encoding_policy.yaml")
+POLICY_FILE = data_file("inference.pixels", "encoding_policy.yaml")
 
 
 @dataclass(frozen=True)

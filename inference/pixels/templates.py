@@ -26,12 +26,14 @@ from typing import Any
 import numpy as np
 from pydicom.dataset import Dataset
 
+from inference.errors import ConfigError
+
 STATUSES = ("proposed", "accepted", "rejected")
 # One extra box: (frame, x0, y0, x1, y1); frame -1 = every frame (static text, device templates)
 ExtraBox = tuple[int, int, int, int, int]
 
 
-class TemplateError(ValueError):
+class TemplateError(ConfigError):
     """A template file that does not follow the documented format (never silently ignored)."""
 
 
@@ -43,7 +45,8 @@ def device_of(ds: Dataset) -> dict[str, Any]:
 
 
 def device_key(device: dict[str, Any]) -> str:
-    return f"{device.get('manufacturer') or '?'}|{device.get('model') or '?'}|{device.get('rows')}x{device.get('columns')}"
+    size = f"{device.get('rows')}x{device.get('columns')}"
+    return f"{device.get('manufacturer') or '?'}|{device.get('model') or '?'}|{size}"
 
 
 def template_path(folder: Path, key: str) -> Path:

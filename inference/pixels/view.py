@@ -103,6 +103,8 @@ def grey_to_view(frame: np.ndarray, params: ViewParams) -> np.ndarray:
 def colour_to_view(frame: np.ndarray, params: ViewParams) -> np.ndarray:
     """RGB / YBR_FULL / PALETTE COLOR native values -> uint8 RGB."""
     if params.photometric == "PALETTE COLOR":
+        if params.palette_ds is None:
+            raise ValueError("PALETTE COLOR view without its palette")
         rgb = apply_color_lut(frame, params.palette_ds)
         descriptor = params.palette_ds.get("RedPaletteColorLookupTableDescriptor", [0, 0, 8])
         bits = int(descriptor[2])

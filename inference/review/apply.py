@@ -25,8 +25,8 @@ def review_options(options: RunOptions, reviews: Path | None, templates: Path | 
     raises ValueError when a given one is missing or unreadable."""
     if reviews is not None and not reviews.is_file():
         raise ValueError(f"--reviews {reviews}: no such review database")
-    db = reviews or (audit_dir / DB_NAME)
-    db = db.resolve() if db.is_file() else None
+    given = reviews or (audit_dir / DB_NAME)
+    db = given.resolve() if given.is_file() else None
     tdir = (templates or audit_dir / "templates").resolve()
     if templates is not None and not tdir.is_dir():
         raise ValueError(f"--templates {templates}: no such folder")

@@ -12,7 +12,6 @@ import json
 import re
 import secrets
 import threading
-from http import HTTPStatus
 from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -96,7 +95,9 @@ def make_handler(station: Station) -> type[BaseHTTPRequestHandler]:
                 self._json({"error": message}, status)
 
         def _host_ok(self) -> bool:
-            port = self.server.server_address[1]
+            address = self.server.server_address
+            assert isinstance(address, tuple)  # an AF_INET server: (host, port)
+            port = address[1]
             return self.headers.get("Host", "") in (f"127.0.0.1:{port}", f"localhost:{port}")
 
         def _cookie(self) -> str | None:

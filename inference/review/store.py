@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import ConfigError
+
 DECISIONS = ("approved", "needs redaction", "pending")
 DB_NAME = "reviews.sqlite"
 
@@ -35,7 +37,7 @@ CREATE INDEX IF NOT EXISTS reviews_file ON reviews(file_id, id);
 """
 
 
-class ReviewError(ValueError):
+class ReviewError(ConfigError):
     """A review that cannot be stored as given (bad box, unknown decision, no reviewer)."""
 
 

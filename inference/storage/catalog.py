@@ -21,6 +21,7 @@ import pydicom
 from sqlalchemy import (Column, Date, DateTime, Float, Integer, MetaData, String, Table, and_, create_engine, func,
                         or_, select, true, tuple_)
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql.elements import ColumnElement
 
 from .records import CatalogRecord, parse_date, record_from_dataset
 from .tree import iter_jpeg_files
@@ -81,7 +82,7 @@ class QueryFilter:
     body_parts: tuple[str, ...] = ()
 
     def where(self) -> Any:
-        conds = []
+        conds: list[ColumnElement[bool]] = []
         if self.modalities:
             conds.append(func.upper(frames.c.modality).in_([m.upper() for m in self.modalities]))
         if self.body_parts:
@@ -165,15 +166,17 @@ def _safe_url(url: str) -> str:
 def upsert_statement(dialect: str) -> Any:
     """INSERT ... ON CONFLICT (instance_uid, frame) DO UPDATE for SQLite and PostgreSQL; None for other databases.
     Pipeline-only facts keep their value when the new row does not know them (COALESCE)."""
+    stmt: Any
     if dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+        stmt = sqlite_insert(frames)
     elif dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+        stmt = postgresql_insert(frames)
     else:
         return None
-    stmt = insert(frames)
     ex = stmt.excluded
-    update = {c.name: ex[c.name] for c in frames.c if not c.primary_key and c.name not in PIPELINE_ONLY}
+    update: dict[str, Any] = {c.name: ex[c.name] for c in frames.c if not c.primary_key and c.name not in PIPELINE_ONLY}
     update |= {c: func.coalesce(ex[c], frames.c[c]) for c in PIPELINE_ONLY}
     return stmt.on_conflict_do_update(index_elements=["instance_uid", "frame"], set_=update)
 

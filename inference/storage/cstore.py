@@ -114,7 +114,7 @@ class CStoreClient:
         assoc = self._associate(ae)
         found: set[str] = set()
         try:
-            for (study, series), wanted in by_series.items():
+            for study, series in by_series:
                 query = Dataset()
                 query.QueryRetrieveLevel = "IMAGE"
                 query.StudyInstanceUID, query.SeriesInstanceUID, query.SOPInstanceUID = study, series, ""

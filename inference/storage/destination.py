@@ -14,13 +14,15 @@ from pathlib import Path
 from typing import Literal, Mapping
 from urllib.parse import urlsplit
 
+from ..errors import ConfigError
+
 ENV_USER = "MEDANON_PACS_USER"
 ENV_PASSWORD = "MEDANON_PACS_PASSWORD"
 DEFAULT_DICOMWEB_ROOT = "/dicom-web"
 DEFAULT_CALLING_AET = "MEDANON"
 
 
-class PacsConfigError(ValueError):
+class PacsConfigError(ConfigError):
     """The PACS URL or the credentials are unusable; nothing was sent."""
 
 

@@ -15,6 +15,7 @@ import argparse
 import sys
 import time
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Protocol, Sequence
 
@@ -176,7 +177,7 @@ def _run(client: PacsClient, ledger: PushLedger, dest: Destination, output: Path
     unverified = ledger.instances(dest.url, ["sent"])
     for start in range(0, len(unverified), options.batch_size):
         batch = unverified[start:start + options.batch_size]
-        there = with_retries(lambda: client.present(batch), retry, "read-back")
+        there = with_retries(partial(client.present, batch), retry, "read-back")
         ledger.mark(dest.url, there, "verified")
         ledger.mark(dest.url, [i.sop_uid for i in batch if i.sop_uid not in there], "pending")
         report.verified_now += len(there)
@@ -187,13 +188,13 @@ def _run(client: PacsClient, ledger: PushLedger, dest: Destination, output: Path
         todo = [i for i in todo if (output / i.relpath).is_file()]
     progress = tqdm(total=len(todo), unit="inst", desc="pacs push", disable=not sys.stderr.isatty())
     for batch in batches(todo, output, options.batch_size, options.batch_bytes):
-        outcome = with_retries(lambda: client.send(output, batch), retry, f"sending {len(batch)} instances")
+        outcome = with_retries(partial(client.send, output, batch), retry, f"sending {len(batch)} instances")
         accepted = [i for i in batch if outcome.get(i.sop_uid) is None]
         ledger.mark(dest.url, [i.sop_uid for i in accepted], "sent", attempt=True)
         for item in batch:
             if outcome.get(item.sop_uid) is not None:
                 ledger.mark(dest.url, [item.sop_uid], "failed", outcome[item.sop_uid], attempt=True)
-        there = with_retries(lambda: client.present(accepted), retry, "read-back") if accepted else set()
+        there = with_retries(partial(client.present, accepted), retry, "read-back") if accepted else set()
         ledger.mark(dest.url, there, "verified")
         ledger.mark(dest.url, [i.sop_uid for i in accepted if i.sop_uid not in there], "failed", MISSING_ON_READBACK)
         report.sent += len(accepted)

@@ -48,7 +48,7 @@ class CatalogRecord:
         unknown = set(row) - known
         if unknown:
             raise ValueError(f"unknown catalogue field(s): {', '.join(sorted(unknown))}")
-        values = {k: (None if v == "" else v) for k, v in row.items()}
+        values: dict[str, Any] = {k: (None if v == "" else v) for k, v in row.items()}
         spacing = values.pop("pixel_spacing", None)
         if spacing is not None and values.get("pixel_spacing_row") is None:
             values["pixel_spacing_row"], values["pixel_spacing_col"] = parse_pixel_spacing(spacing)

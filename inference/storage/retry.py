@@ -6,11 +6,9 @@ import time
 from dataclasses import dataclass
 from typing import Callable, TypeVar
 
+from ..errors import PacsError
+
 T = TypeVar("T")
-
-
-class PacsError(RuntimeError):
-    """A push could not complete; the message says what to do. Files stay in OUTPUT, the ledger keeps the state."""
 
 
 class PacsAuthError(PacsError):

@@ -1,16 +1,17 @@
-"""What the text de-identifier must look for about THIS patient, read from any identity object.
+"""What the text de-identifier must look for about THIS patient, read from any identity that satisfies
+``PersonalValues``.
 
-Why a separate step: the pipeline hands ``inference.identity.Identity`` (values read from the header), the
-synthetic generator has its own ``synth.identity.Identity``; both expose ``patient_name``/``dicom_name``,
-``patient_id``, ``birth_date`` and ``tokens()``. This module turns either into plain term lists so the
-detectors never depend on one identity class.
+Why a Protocol: the pipeline hands ``inference.identity.Identity`` (values read from the header), the synthetic
+generator has its own ``synth.identity.Identity``. Both satisfy ``PersonalValues`` (mypy checks it), and the
+fields are read directly: a renamed or missing field is an error, never an empty value that silently means less
+scrubbing. This module turns either into plain term lists so the detectors never depend on one identity class.
 """
 from __future__ import annotations
 
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Iterable, Protocol, runtime_checkable
 
 from .fold import fold
 
@@ -29,7 +30,31 @@ class IdentityTerms:
     literals: tuple[str, ...]            # any other identifying strings (addresses, institutions, e-mails...)
 
 
-def _as_str(value: Any) -> str:
+@runtime_checkable
+class PersonalValues(Protocol):
+    """The original personal values of one patient, as the text de-identifier reads them."""
+
+    @property
+    def patient_name(self) -> str: ...       # the full name (PN form FAMILY^GIVEN or words)
+
+    @property
+    def patient_id(self) -> str: ...
+
+    @property
+    def patient_key(self) -> str: ...        # what the per-patient date offset is keyed on
+
+    @property
+    def birth_date(self) -> str | dt.date: ...
+
+    @property
+    def name_parts(self) -> tuple[str, ...]: ...   # the patient's name words when known apart (given, family)
+
+    def person_names(self) -> Iterable[str]: ...   # every name of a person the object knows (renderings, staff)
+
+    def tokens(self) -> Iterable[str]: ...         # every identifying string
+
+
+def _as_str(value: str | dt.date | None) -> str:
     if value is None:
         return ""
     if isinstance(value, dt.date):
@@ -53,27 +78,25 @@ def _is_date(token: str) -> bool:
                for m in find_dates(f))     # a date+time digit run (YYYYMMDDhhmm) in a token is an ID
 
 
-def terms_of(identity: Any) -> IdentityTerms:
-    """Extract the terms from an identity object (duck-typed: missing attributes are simply empty)."""
+def terms_of(identity: PersonalValues | None) -> IdentityTerms:
+    """Extract the terms from an identity (None: no patient is known, only the generic detectors run)."""
     if identity is None:
         return IdentityTerms("", "", "", (), (), (), ())
-    pname = _as_str(getattr(identity, "patient_name", "") or getattr(identity, "dicom_name", ""))
-    pid = _as_str(getattr(identity, "patient_id", ""))
-    date_key = _as_str(getattr(identity, "patient_key", "")) or pid or pname
+    pname = _as_str(identity.patient_name)
+    pid = _as_str(identity.patient_id)
+    date_key = _as_str(identity.patient_key)
     parts = list(dict.fromkeys(_name_parts(pname)))
-    for p in getattr(identity, "name_parts", ()) or ():
+    for p in identity.name_parts:
         parts += [x for x in _name_parts(str(p)) if x not in parts]
     parts = [p for p in parts if len(p) >= 2]
 
     others: list[str] = []
-    names = getattr(identity, "names", ()) or ()
-    for n in (names.values() if isinstance(names, dict) else names):
-        if isinstance(n, str):
-            others += [p for p in _name_parts(n) if p not in parts and len(p) >= 3]
-    tokens = [str(t) for t in (identity.tokens() if hasattr(identity, "tokens") else [])]
+    for n in identity.person_names():
+        others += [p for p in _name_parts(n) if p not in parts and len(p) >= 3]
+    tokens = [str(t) for t in identity.tokens()]
     ids: list[str] = []
     literals: list[str] = []
-    birth = _as_str(getattr(identity, "birth_date", ""))
+    birth = _as_str(identity.birth_date)
     for t in tokens + [pid, birth]:
         t = t.strip()
         if not t:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
+
+from inference.resources import data_file
 
 from .fold import fold
 
-DATA = Path(__file__).parent / "data"
+DATA = data_file("inference.textdeid", "data")
 
 # Case endings (folded) by nominative ending, longest first. Nominative itself is always kept.
 _DECLENSION: tuple[tuple[str, tuple[str, ...]], ...] = (

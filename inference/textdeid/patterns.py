@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 
 from .fold import FoldedText
 from .lexicon import Lexicon
@@ -33,16 +34,31 @@ _W1 = (1, 2, 3, 4, 5, 6, 7, 8, 9, 1)
 _W2 = (3, 4, 5, 6, 7, 8, 9, 1, 2, 3)
 
 
+_CENTURY = {"1": 1800, "2": 1800, "3": 1900, "4": 1900, "5": 2000, "6": 2000}
+
+
+def personal_code_check_digit(first10: str) -> int:
+    """The official asmens kodas check digit: weights 1234567891; if the rest is 10, weights 3456789123."""
+    d = [int(c) for c in first10]
+    rest = sum(x * w for x, w in zip(d, _W1, strict=True)) % 11
+    if rest == 10:
+        rest = sum(x * w for x, w in zip(d, _W2, strict=True)) % 11
+        rest = 0 if rest == 10 else rest
+    return rest
+
+
 def personal_code_valid(code: str) -> bool:
-    """Lithuanian asmens kodas: 11 digits, first digit 1-6 (or 9), check digit by the official two-pass rule."""
+    """THE rule for a Lithuanian personal code (asmens kodas), used by the de-identifier and the auditor alike:
+    11 digits and the right check digit; the first digit 1-6 (century and sex) followed by a real birth date
+    YYMMDD, or 9 (codes given in exceptional cases, where digits 2-7 are no date)."""
     if len(code) != 11 or not code.isdigit() or code[0] not in "1234569":
         return False
-    d = [int(c) for c in code]
-    rest = sum(x * w for x, w in zip(d, _W1)) % 11
-    if rest == 10:
-        rest = sum(x * w for x, w in zip(d, _W2)) % 11
-        rest = 0 if rest == 10 else rest
-    return rest == d[10]
+    if code[0] != "9":
+        try:
+            date(_CENTURY[code[0]] + int(code[1:3]), int(code[3:5]), int(code[5:7]))
+        except ValueError:
+            return False
+    return personal_code_check_digit(code[:10]) == int(code[10])
 
 
 _ELEVEN = re.compile(r"(?<![\d.])\d{11}(?![\d]|\.\d)")
@@ -226,6 +242,7 @@ def find_titled_names(ft: FoldedText, lexicon: Lexicon) -> list[Span]:
         words_end = None
         for _ in range(3):
             ws = re.match(r"[ \t]*(?:[^\W\d_]\.\s*)*", ft.folded[pos:])   # skip initials like 'R. '
+            assert ws is not None  # the pattern matches the empty string
             nxt = _CAP_WORD.match(ft.folded, pos + ws.end())
             if not nxt or len(nxt.group()) < 2 or not _capitalised(ft, nxt.start()):
                 if ws.end() and words_end is None and re.fullmatch(r"[ \t]*(?:[^\W\d_]\.\s*)+", ws.group()):
