@@ -88,3 +88,16 @@ def login(st: Any) -> str:
     cookie = headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
     return cookie.split(";", 1)[0].split("=", 1)[1]
+
+
+def released_us(tmp_path: Path, shared_dicom: Path) -> tuple[Path, Path]:
+    """RGB_IMAGE.dcm (Siemens S2000, burned-in text) through a real run: (input folder, output folder)."""
+    import shutil  # noqa: PLC0415
+
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(shared_dicom / US_RGB, src / "RGB_IMAGE.dcm")
+    out = tmp_path / "out"
+    r = run_medanon(src, out)
+    assert r.returncode == 0, r.stderr[-2000:]
+    return src, out

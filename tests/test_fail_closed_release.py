@@ -14,6 +14,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate_uid
 
 from inference.run import EXIT_OK, EXIT_QUARANTINED, EXIT_USAGE, main
+from files_fixtures import write
 
 ROOT = Path(__file__).resolve().parents[1]
 pytest_plugins = ["orthanc_fixture"]   # the real Orthanc, for --resume-push (one per session)
@@ -43,11 +44,6 @@ def base_object(sop_class: str = RT_PLAN, syntax: str = ExplicitVRLittleEndian) 
     ds.SeriesNumber, ds.InstanceNumber = 1, 1
     return ds
 
-
-def write(ds: Dataset, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    ds.save_as(path, enforce_file_format=True)
-    return path
 
 
 def released(out: Path) -> list[Path]:

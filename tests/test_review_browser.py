@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from review_fixtures import ROOT, TEXTURED_BOX, US_RGB, released_pixels, run_medanon, trail, uniform
+from review_fixtures import ROOT, TEXTURED_BOX, released_pixels, released_us, run_medanon, trail, uniform
 
 pytestmark = pytest.mark.timeout(600)
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -76,13 +76,7 @@ def _wait(driver, condition, timeout: float = 30):
 
 @pytest.fixture
 def released(tmp_path, shared_dicom):
-    src = tmp_path / "in"
-    src.mkdir()
-    shutil.copy(shared_dicom / US_RGB, src / "RGB_IMAGE.dcm")
-    out = tmp_path / "out"
-    r = run_medanon(src, out)
-    assert r.returncode == 0, r.stderr[-2000:]
-    return src, out
+    return released_us(tmp_path, shared_dicom)
 
 
 def test_browser_draw_box_approve_and_next_run_blanks_it(released):

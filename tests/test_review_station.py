@@ -14,7 +14,7 @@ import pydicom
 import pytest
 
 from review_fixtures import (TEXT_FREE_US, TEXTURED_BOX, US_CINE, US_RGB, login, released_pixels, request,
-                             run_medanon, station, trail, uniform)
+                             released_us, run_medanon, station, trail, uniform)
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -22,13 +22,7 @@ pytestmark = pytest.mark.timeout(600)
 @pytest.fixture
 def us_run(tmp_path, shared_dicom):
     """RGB_IMAGE.dcm (Siemens S2000, burned-in text) through a real run."""
-    src = tmp_path / "in"
-    src.mkdir()
-    shutil.copy(shared_dicom / US_RGB, src / "RGB_IMAGE.dcm")
-    out = tmp_path / "out"
-    r = run_medanon(src, out)
-    assert r.returncode == 0, r.stderr[-2000:]
-    return src, out
+    return released_us(tmp_path, shared_dicom)
 
 
 def _first_id(st) -> str:

@@ -8,7 +8,8 @@ import shutil
 import pytest
 import yaml
 
-from review_fixtures import TEXTURED_BOX, US_RGB, login, released_pixels, request, run_medanon, station, trail, uniform
+from review_fixtures import (TEXTURED_BOX, login, released_pixels, released_us, request, run_medanon, station,
+                             trail, uniform)
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -33,11 +34,7 @@ def _fake_trail(out, record, n_files, n_with_box, box=TEXTURED_BOX):
 
 @pytest.fixture
 def real_record(tmp_path, shared_dicom):
-    src = tmp_path / "in"
-    src.mkdir()
-    shutil.copy(shared_dicom / US_RGB, src / "RGB_IMAGE.dcm")
-    out = tmp_path / "out"
-    assert run_medanon(src, out).returncode == 0
+    src, out = released_us(tmp_path, shared_dicom)
     return src, out, trail(out)[-1]
 
 

@@ -1,7 +1,6 @@
 """The batch command end to end on real files: discovery, quarantine, resume, drop, workers, nothing lost."""
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -12,6 +11,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from inference.run import EXIT_FATAL, EXIT_OK, EXIT_QUARANTINED, main
+from files_fixtures import tree_digest, write
 
 GSPS = "1.2.840.10008.5.1.4.1.1.11.1"   # header-only object: no pixel model needed
 RT_PLAN = "1.2.840.10008.5.1.4.1.1.481.5"
@@ -39,15 +39,6 @@ def make_object(sop_class: str, study: str, series: str, *, name=PATIENT_NAME, p
     return ds
 
 
-def write(ds: Dataset, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    ds.save_as(path, enforce_file_format=True)
-    return path
-
-
-def tree_digest(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture
