@@ -52,6 +52,16 @@ def sniff(path: Path) -> tuple[str, str]:
     return "dicom", ""
 
 
+def candidate(path: Path, relpath: str) -> Candidate:
+    """One file as the walk sees it (also used by distributed workers, which sniff their own files)."""
+    if path.is_symlink() and not path.exists():
+        return Candidate(path, relpath, "not-dicom", "broken symbolic link")
+    if not path.is_file():
+        return Candidate(path, relpath, "not-dicom", "missing or not a regular file")
+    kind, detail = sniff(path)
+    return Candidate(path.resolve(), relpath, kind, detail)
+
+
 def walk(root: Path) -> Iterator[Candidate]:
     """Yield every file under root (or root itself), sorted so runs are reproducible."""
     root = Path(root)
@@ -59,12 +69,13 @@ def walk(root: Path) -> Iterator[Candidate]:
         kind, detail = sniff(root)
         yield Candidate(root.resolve(), root.name, kind, detail)
         return
+    for p in walk_paths(root):
+        yield candidate(p, str(p.relative_to(root)))
+
+
+def walk_paths(root: Path) -> Iterator[Path]:
+    """Every file path under root in sorted order, lazily and without opening any (cheap listing)."""
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
         for name in sorted(filenames):
-            p = Path(dirpath) / name
-            if p.is_symlink() and not p.exists():
-                yield Candidate(p, str(p.relative_to(root)), "not-dicom", "broken symbolic link")
-                continue
-            kind, detail = sniff(p)
-            yield Candidate(p.resolve(), str(p.relative_to(root)), kind, detail)
+            yield Path(dirpath) / name

@@ -12,23 +12,19 @@ import hmac
 import json
 import os
 import sys
-import time
-import warnings
-from collections import Counter
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 from tqdm import tqdm
 
-from .context import FORMATS, FileResult, RunOptions
-from .discover import Candidate, walk
-from .keys import Keyring, KeyError_, create_key_file, key_problems, load_key
+from .context import FORMATS, RunOptions
+from .engines import Job, Tally, make_engine
+from .engines.common import Runner, file_digest, quiet_libraries  # noqa: F401  (Runner, file_digest: public here)
+from .keys import KeyError_, create_key_file, key_problems, load_key
 from .objects import drop_names
-from .outputs import (AuditTrail, OutputError, Quarantine, ensure_writable, remove_stale_temps,
-                      write_atomic)
-from .pipeline import DEFAULT_MODEL, Context, process_file
+from .outputs import AuditTrail, OutputError, ensure_writable, remove_stale_temps
+from .pipeline import DEFAULT_MODEL
+from .sources import ManifestError
 
 EXIT_OK, EXIT_FATAL, EXIT_USAGE, EXIT_QUARANTINED, EXIT_PUSH = 0, 1, 2, 3, 4
 
@@ -42,7 +38,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--profile", default="basic", help="header profile name or YAML path (default: basic)")
     p.add_argument("--format", default="dicom", help="comma list of dicom,jpg,mp4 (default: dicom)")
     p.add_argument("--drop", default="", help=f"comma list of object types to leave out: {','.join(sorted(drop_names()))}")
-    p.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="local worker processes, or Ray actors with --engine ray (default 1)")
+    p.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="where process_file runs: local processes (default) or Ray actors")
+    p.add_argument("--ray-address", help="with --engine ray: the cluster to join (host:port or ray://...); "
+                   "default: a Ray instance started on this machine for the run")
+    p.add_argument("--ray-cpus", type=float, default=1.0, help="with --engine ray: CPUs per actor (default 1)")
+    p.add_argument("--ray-gpus", type=float, default=0.0,
+                   help="with --engine ray: GPUs per actor (e.g. 0.25 shares one GPU by 4 actors; default 0 = CPU)")
+    p.add_argument("--manifest", type=Path, help="a .csv or .parquet list of files (column 'path', relative to "
+                   "INPUT or absolute), streamed instead of walking INPUT")
     p.add_argument("--model", type=Path, default=None, help=f"ONNX text detector (default {DEFAULT_MODEL.name})")
     p.add_argument("--audit", action="store_true", help="audit each file before release; flagged files go to quarantine")
     p.add_argument("--audit-max-frames", type=int, default=0,
@@ -80,6 +86,17 @@ def options_from_args(a: argparse.Namespace) -> RunOptions:
                       detector_threads=max(1, (os.cpu_count() or 1) // a.workers))  # no oversubscription
 
 
+def check_engine_args(a: argparse.Namespace) -> None:
+    if a.engine != "ray" and (a.ray_address or a.ray_gpus):
+        raise SystemExit("error: --ray-address and --ray-gpus need --engine ray")
+    if a.ray_cpus <= 0 or a.ray_gpus < 0:
+        raise SystemExit("error: --ray-cpus must be positive and --ray-gpus not negative")
+    if a.manifest is not None and not a.manifest.is_file():
+        raise SystemExit(f"error: --manifest {a.manifest} is not a file")
+    if a.manifest is not None and not a.input.is_dir():
+        raise SystemExit("error: with --manifest, INPUT is the folder that relative manifest paths are under")
+
+
 def resolve_key(a: argparse.Namespace, audit_dir: Path) -> tuple[bytes, str]:
     """The key from --key-file or $MEDANON_KEY; on a first run without either, a new key kept in the audit folder
     (created atomically: two first runs started together share one key). Weak keys: warned, refused with --strict."""
@@ -109,141 +126,14 @@ def fingerprint(options: RunOptions, key: bytes) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()[:32]
-
-
-_CTX: Context | None = None
-
-
 def _quiet_libraries() -> None:
-    """pydicom warns about every odd value of real-world files; the audit trail is the place for findings."""
-    warnings.filterwarnings("ignore", category=UserWarning)
-    warnings.filterwarnings("ignore", category=DeprecationWarning)
-
-
-def _init_worker(options: RunOptions, key: bytes) -> None:
-    global _CTX
-    _quiet_libraries()
-    _CTX = Context(options, Keyring(key))
-
-
-def _work(item: tuple[str, str]) -> FileResult:
-    path, source = item
-    assert _CTX is not None
-    return process_file(Path(path), source, _CTX)
-
-
-def _results(items: Iterable[tuple[str, str]], options: RunOptions, key: bytes, workers: int) -> Iterator[FileResult]:
-    """Process in-process (1 worker) or in a pool with a bounded number of files in flight (bounded memory)."""
-    if workers == 1:
-        _init_worker(options, key)
-        for item in items:
-            yield _work(item)
-        return
-    import multiprocessing as mp
-    # spawn, not fork: a forked child inherits the caller's ONNX Runtime sessions (a library caller, a test, an
-    # earlier in-process run) with their thread pools half-copied, and destroying one there deadlocks
-    with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
-                             initargs=(options, key)) as pool:
-        pending = set()
-        for item in items:
-            pending.add(pool.submit(_work, item))
-            if len(pending) >= 2 * workers:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for f in done:
-                    yield f.result()
-        for f in pending:
-            yield f.result()
-
-
-def _redo_as_version(options: RunOptions, key: bytes) -> Callable[[Path, str, str], FileResult]:
-    """process_file again in this process with a content-keyed SOP Instance UID (rare: a clash across runs)."""
-    def redo(path: Path, source: str, digest: str) -> FileResult:
-        global _CTX
-        if _CTX is None or _CTX.options != options or _CTX.keyring.key != key:
-            _init_worker(options, key)  # the files went to worker processes (or an earlier run's context is here)
-        assert _CTX is not None
-        return process_file(path, source, _CTX, version=digest)
-    return redo
-
-
-class Runner:
-    """Writes what process_file returns: outputs atomically, the trail, the quarantine, the summary."""
-
-    def __init__(self, output: Path, trail: AuditTrail, quarantine: Quarantine, fp: str,
-                 redo: Callable[[Path, str, str], FileResult] | None = None):
-        self.output, self.trail, self.quarantine, self.fp = output, trail, quarantine, fp
-        self.counts: Counter[str] = Counter()
-        self.reasons: Counter[str] = Counter()
-        self.claimed: dict[str, str] = {}  # output relpath -> source that wrote it in this run
-        self.owners = trail.output_owners()  # output relpath -> digest of the input that wrote it (earlier runs)
-        self.redo = redo  # process a file again as a new version (its own SOP Instance UID)
-        self.catalog_rows: list[dict] = []
-        self.written_dicom: list[str] = []  # OUTPUT-relative DICOM files written by this run (for --resume-push)
-
-    def skip(self, c: Candidate) -> None:
-        self.counts["skipped"] += 1
-        self.reasons[f"skipped: {c.detail}"] += 1
-        self.trail.append({"source": c.relpath, "status": "skipped", "reason": c.detail, "fingerprint": self.fp})
-
-    def already_done(self, source: str) -> None:
-        self.counts["already done"] += 1
-
-    def _taken(self, r: FileResult, digest: str) -> bool:
-        """An output of an earlier run stands where r would write, made from other content: never overwrite it
-        (the same input under another profile, key or model is an update, not a clash)."""
-        for o in r.outputs:
-            target = self.output / o.relpath
-            if not target.exists():
-                continue
-            owner = self.owners.get(o.relpath)
-            if (owner != digest) if owner is not None else (target.read_bytes() != o.data):
-                return True
-        return False
-
-    def accept(self, r: FileResult, path: Path, digest: str) -> None:
-        if r.status == "written":
-            clash = [o for o in r.outputs if self.claimed.get(o.relpath, r.source) != r.source]
-            if any((self.output / o.relpath).read_bytes() != o.data for o in clash):
-                r.status, r.reason = "quarantined", ("same SOP Instance UID as another input file of this run "
-                                                     "but different content")
-                r.outputs = []
-        if r.status == "written" and self._taken(r, digest):
-            # a later version of an instance released before (a re-sent, corrected image): its own output UID
-            r = self.redo(path, r.source, digest) if self.redo else r
-            if r.status == "written" and (self.redo is None or self._taken(r, digest)):
-                r.status, r.outputs = "quarantined", []
-                r.reason = "same SOP Instance UID as an earlier run's output but different content: not overwritten"
-        if r.status == "written":
-            for o in r.outputs:
-                write_atomic(self.output / o.relpath, o.data)
-                self.claimed[o.relpath] = r.source
-                self.owners[o.relpath] = digest
-                if o.kind == "dicom":
-                    self.written_dicom.append(o.relpath)
-            self.catalog_rows += r.catalog
-        elif r.status == "quarantined":
-            self.quarantine.add(path, r.source, r.reason)
-            self.reasons[f"quarantined: {_reason_class(r.reason)}"] += 1
-        elif r.status == "dropped":
-            self.reasons[r.reason] += 1
-        self.counts[r.status] += 1
-        self.trail.append({**r.record(), "digest": digest, "fingerprint": self.fp})
-
-
-def _reason_class(reason: str) -> str:
-    """Group reasons in the summary: the text up to the first colon (details stay in the trail)."""
-    return reason.split(":", 1)[0][:120]
+    quiet_libraries()
 
 
 def main(argv: list[str] | None = None) -> int:
     a = parse_args(argv)
     options = options_from_args(a)
+    check_engine_args(a)
     _quiet_libraries()
     src, out = a.input.resolve(), a.output.resolve()
     audit_dir = (a.audit_dir or out.with_name(out.name + ".audit")).resolve()
@@ -283,57 +173,45 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: cannot create the key file in {audit_dir}: {e.strerror or e}", file=sys.stderr)
         return EXIT_FATAL
     remove_stale_temps(out)
-    trail, quarantine = AuditTrail(audit_dir), Quarantine(qdir)
     fp = fingerprint(options, key)
-    runner = Runner(out, trail, quarantine, fp, redo=_redo_as_version(options, key))
-    done = {} if a.force else trail.done_by_content()
     model = options.model_path or DEFAULT_MODEL
     if not model.exists():
         print(f"warning: text detector model {model} is missing: every image will be quarantined", file=sys.stderr)
 
-    excluded = {out, audit_dir, qdir}
-    candidates = [c for c in walk(src) if not any(x == c.path or x in c.path.parents for x in excluded)]
-    todo: list[tuple[str, str]] = []
-    digests: dict[str, str] = {}
-    for c in candidates:
-        if c.kind != "dicom":
-            runner.skip(c)
-            continue
-        digest = file_digest(c.path)
-        prev = done.get((c.relpath, digest))
-        if (prev and prev.get("fingerprint") == fp and prev.get("digest") == digest
-                and prev.get("status") in ("written", "dropped")
-                and all((out / o).exists() for o in prev.get("outputs", []))):
-            runner.already_done(c.relpath)
-            continue
-        digests[c.relpath] = digest
-        todo.append((str(c.path), c.relpath))
+    job = Job(source=src, manifest=a.manifest.resolve() if a.manifest else None, output=out, audit_dir=audit_dir,
+              quarantine_dir=qdir, options=options, key=key, fingerprint=fp, force=a.force)
+    engine = make_engine(a.engine, a.workers, ray_address=a.ray_address, ray_gpus=a.ray_gpus, ray_cpus=a.ray_cpus)
 
-    t0 = time.perf_counter()
-    by_source = {rel: Path(p) for p, rel in todo}
-    bar = tqdm(total=len(todo), unit="file", disable=a.quiet or not todo, desc="anonymising", file=sys.stderr)
-    for r in _results(todo, options, key, a.workers):
-        runner.accept(r, by_source[r.source], digests[r.source])
-        bar.update(1)
-        bar.set_postfix(written=runner.counts["written"], quarantined=runner.counts["quarantined"], refresh=False)
-    bar.close()
-    elapsed = time.perf_counter() - t0
+    def progress(total: int | None):
+        return tqdm(total=total, unit="file", disable=a.quiet or not total, desc="anonymising", file=sys.stderr)
+
+    try:
+        runner = engine.run(job, progress)
+    except ManifestError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    elapsed = runner.seconds
+    trail = AuditTrail(audit_dir)
 
     extra = _storage_steps(a, out, audit_dir, runner)
     summary = {
         "input": str(src), "output": str(out), "audit": str(audit_dir), "quarantine": str(qdir),
-        "files_in": len(candidates), "counts": dict(runner.counts), "reasons": dict(runner.reasons.most_common()),
-        "seconds": round(elapsed, 2), "files_per_s": round(len(todo) / elapsed, 2) if elapsed > 0 and todo else None,
+        "files_in": runner.files_in, "counts": dict(runner.counts), "reasons": dict(runner.reasons.most_common()),
+        "seconds": round(elapsed, 2),
+        "files_per_s": round(runner.processed / elapsed, 2) if elapsed > 0 and runner.processed else None,
+        "engine": a.engine,
         "key": key_note, "fingerprint": fp, **extra,
     }
     summary_path = trail.write_summary(summary)
     print_summary(summary, summary_path)
+    if runner.counts.get("lost"):
+        return EXIT_FATAL
     if "pacs_error" in summary:
         return EXIT_PUSH
     return EXIT_QUARANTINED if runner.counts["quarantined"] else EXIT_OK
 
 
-def _storage_steps(a: argparse.Namespace, out: Path, audit_dir: Path, runner: Runner) -> dict:
+def _storage_steps(a: argparse.Namespace, out: Path, audit_dir: Path, runner: Tally) -> dict:
     """Optional: the JPEG catalogue and the PACS push, after everything is written."""
     extra: dict = {}
     if a.jpg_db:
@@ -365,6 +243,8 @@ def print_summary(s: dict, path: Path) -> None:
         f"  skipped      {c.get('skipped', 0)} (not DICOM or DICOMDIR)",
         f"  quarantined  {c.get('quarantined', 0)}",
     ]
+    if c.get("lost"):
+        lines.append(f"  lost         {c['lost']} (a worker died too often: not processed, run again to resume)")
     if s["reasons"]:
         lines.append("  reasons:")
         lines += [f"    {n:6d}  {r}" for r, n in s["reasons"].items()]

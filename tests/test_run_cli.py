@@ -229,7 +229,7 @@ def test_workers_after_an_in_process_run_do_not_hang(tmp_path):
     script = textwrap.dedent(f"""
         import time
         from inference.run import main
-        import inference.run as r
+        import inference.engines.local as r  # the local engine holds the in-process context
         assert main([{str(tmp_path / 'in')!r}, {str(tmp_path / 'one')!r}, "--workers", "1"]) == 0
         assert r._CTX is not None and r._CTX._detector is not None, "the first run must hold a live session"
         time.sleep(2)  # let the session's pool threads go from spinning to waiting (the state a fork copies badly)
