@@ -23,6 +23,7 @@ class RunOptions:
     lossy_reencode: bool = False               # lossy inputs re-encoded lossy instead of written uncompressed
     providers: tuple[str, ...] | None = None   # ONNX Runtime providers; None = CUDA when present, else CPU
     detector_threads: int = 2                  # ONNX Runtime threads per worker process
+    detector_batch: int | None = None          # tiles per session.run; None = the sidecar's batch (default 1)
 
 
 @dataclass

@@ -63,7 +63,8 @@ class Context:
             try:
                 from .detect import TextDetector
                 self._detector = TextDetector(self.options.model_path or DEFAULT_MODEL,
-                                              providers=self.options.providers, threads=self.options.detector_threads)
+                                              providers=self.options.providers, threads=self.options.detector_threads,
+                                              batch=self.options.detector_batch)
             except Exception as e:  # ModelError, ImportError, onnxruntime errors
                 self._detector_error = f"text detector unavailable: {e}"
         if self._detector is None:

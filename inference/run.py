@@ -50,6 +50,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--manifest", type=Path, help="a .csv or .parquet list of files (column 'path', relative to "
                    "INPUT or absolute), streamed instead of walking INPUT")
     p.add_argument("--model", type=Path, default=None, help=f"ONNX text detector (default {DEFAULT_MODEL.name})")
+    p.add_argument("--detector-batch", type=int, default=None,
+                   help="tiles per ONNX Runtime call (default: the model sidecar's batch, else 1; outputs are the same)")
     p.add_argument("--audit", action="store_true", help="audit each file before release; flagged files go to quarantine")
     p.add_argument("--audit-max-frames", type=int, default=0,
                    help="with --audit: frames OCR-ed per file (default 0 = every frame)")
@@ -78,11 +80,13 @@ def options_from_args(a: argparse.Namespace) -> RunOptions:
     bad = drop - drop_names()
     if bad:
         raise SystemExit(f"error: --drop: unknown object type(s) {sorted(bad)}; known: {sorted(drop_names())}")
+    if a.detector_batch is not None and a.detector_batch < 1:
+        raise SystemExit("error: --detector-batch must be at least 1")
     if a.workers < 1:
         raise SystemExit("error: --workers must be at least 1")
     return RunOptions(profile=a.profile, formats=formats, drop=drop, model_path=a.model, audit=a.audit,
                       audit_max_frames=a.audit_max_frames or None, audit_flag_any_text=a.audit_flag_any_text,
-                      lossy_reencode=a.lossy_reencode,
+                      lossy_reencode=a.lossy_reencode, detector_batch=a.detector_batch,
                       detector_threads=max(1, (os.cpu_count() or 1) // a.workers))  # no oversubscription
 
 
@@ -121,6 +125,7 @@ def fingerprint(options: RunOptions, key: bytes) -> str:
     model_id = hashlib.sha256(model.read_bytes()).hexdigest()[:12] if model.exists() else "no-model"
     key_id = hmac.new(key, b"medanon-key-id", hashlib.sha256).hexdigest()[:12]
     blob = json.dumps({**asdict(options), "model_path": None, "detector_threads": None,  # threads change no output
+                       "detector_batch": None,  # nor does batching (tests/test_detect_batch.py)
                        "model": model_id, "key": key_id}, sort_keys=True,
                       default=sorted)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
