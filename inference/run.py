@@ -1,4 +1,8 @@
-"""python -m inference.run INPUT OUTPUT: anonymise a file or a folder of DICOM studies.
+"""python -m inference.run INPUT OUTPUT: anonymise a file, a folder or a PACS's DICOM studies.
+
+INPUT may also be a PACS: dicomweb+http(s)://HOST/dicom-web or dimse://AET@HOST:PORT, filtered by --query, fetched
+study by study into a private staging folder beside the audit trail (inference/storage/source.py). --engine ray
+runs the files on a Ray cluster (inference/engines/ray.py, docs/SCALING.md).
 
 Walks INPUT, anonymises every DICOM file (header, pixels, reports), writes OUTPUT/dicom/<patient>/<study>/
 <series>/<instance>.dcm (and jpg/, mp4/), an audit trail and a quarantine beside OUTPUT. Re-running skips what
@@ -32,7 +36,8 @@ EXIT_OK, EXIT_FATAL, EXIT_USAGE, EXIT_QUARANTINED, EXIT_PUSH = 0, 1, 2, 3, 4
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m inference.run", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("input", type=Path, help="a DICOM file or a folder (walked recursively)")
+    p.add_argument("input", help="a DICOM file, a folder (walked recursively), or a PACS: "
+                   "dicomweb+http(s)://HOST/dicom-web (QIDO-RS + WADO-RS) or dimse://AET@HOST:PORT (C-FIND + C-GET)")
     p.add_argument("output", type=Path, help="output folder (only anonymised content is written here)")
     p.add_argument("--key-file", type=Path, help="secret key file (else $MEDANON_KEY, else OUTPUT.audit/medanon.key)")
     p.add_argument("--profile", default="basic", help="header profile name or YAML path (default: basic)")
@@ -61,6 +66,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--audit-dir", type=Path, help="audit trail folder (default OUTPUT.audit)")
     p.add_argument("--quarantine-dir", type=Path, help="quarantine folder (default OUTPUT.quarantine)")
     p.add_argument("--jpg-db", help="JPEG catalogue: SQLite path or SQLAlchemy URL (needs --format jpg)")
+    p.add_argument("--query", action="append", default=[], metavar="KEY=VALUE",
+                   help="with a PACS input: study filter, repeatable (StudyDate=20200101-20201231, Modality=US)")
+    p.add_argument("--source-credentials", type=Path,
+                   help="credentials file for a DICOMweb input (or MEDANON_SOURCE_USER/_PASSWORD)")
     p.add_argument("--pacs", help="push anonymised DICOM to a PACS: http(s)://.../dicom-web or dicom://AET@host:port")
     p.add_argument("--pacs-credentials", type=Path, help="credentials file for --pacs (or MEDANON_PACS_USER/_PASSWORD)")
     p.add_argument("--resume-push", action="store_true", help="only push to --pacs what did not arrive before")
@@ -97,7 +106,12 @@ def check_engine_args(a: argparse.Namespace) -> None:
         raise SystemExit("error: --ray-cpus must be positive and --ray-gpus not negative")
     if a.manifest is not None and not a.manifest.is_file():
         raise SystemExit(f"error: --manifest {a.manifest} is not a file")
-    if a.manifest is not None and not a.input.is_dir():
+    from .storage.source import is_pacs_source
+    if is_pacs_source(a.input) and a.manifest is not None:
+        raise SystemExit("error: --manifest lists files; a PACS input is queried with --query")
+    if (a.query or a.source_credentials) and not is_pacs_source(a.input):
+        raise SystemExit("error: --query and --source-credentials need a PACS input (dicomweb+http://, dimse://)")
+    if a.manifest is not None and not Path(a.input).is_dir():
         raise SystemExit("error: with --manifest, INPUT is the folder that relative manifest paths are under")
 
 
@@ -140,10 +154,13 @@ def main(argv: list[str] | None = None) -> int:
     options = options_from_args(a)
     check_engine_args(a)
     _quiet_libraries()
-    src, out = a.input.resolve(), a.output.resolve()
+    from .storage.source import is_pacs_source
+    pacs_input = is_pacs_source(a.input)
+    out = a.output.resolve()
     audit_dir = (a.audit_dir or out.with_name(out.name + ".audit")).resolve()
     qdir = (a.quarantine_dir or out.with_name(out.name + ".quarantine")).resolve()
-    if not src.exists():
+    src = audit_dir / "staging" if pacs_input else Path(a.input).resolve()  # a PACS is fetched study by study there
+    if not pacs_input and not src.exists():
         print(f"error: input {a.input} does not exist", file=sys.stderr)
         return EXIT_USAGE
     if src.is_dir() and (out == src or src in out.parents or out in src.parents):
@@ -190,17 +207,28 @@ def main(argv: list[str] | None = None) -> int:
     def progress(total: int | None):
         return tqdm(total=total, unit="file", disable=a.quiet or not total, desc="anonymising", file=sys.stderr)
 
+    from .storage.destination import PacsConfigError
+    from .storage.retry import PacsError
     try:
-        runner = engine.run(job, progress)
-    except ManifestError as e:
+        if pacs_input:
+            from .storage.source import parse_query, run_from_pacs
+            runner = run_from_pacs(a.input, parse_query(a.query), job, engine, progress,
+                                   credentials_file=a.source_credentials,
+                                   log=lambda m: print(m, file=sys.stderr))
+        else:
+            runner = engine.run(job, progress)
+    except (ManifestError, PacsConfigError) as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
+    except PacsError as e:
+        print(f"error: PACS input: {e}\n  nothing half-done is released; run again to resume", file=sys.stderr)
+        return EXIT_FATAL
     elapsed = runner.seconds
     trail = AuditTrail(audit_dir)
 
     extra = _storage_steps(a, out, audit_dir, runner)
     summary = {
-        "input": str(src), "output": str(out), "audit": str(audit_dir), "quarantine": str(qdir),
+        "input": a.input if pacs_input else str(src), "output": str(out), "audit": str(audit_dir), "quarantine": str(qdir),
         "files_in": runner.files_in, "counts": dict(runner.counts), "reasons": dict(runner.reasons.most_common()),
         "seconds": round(elapsed, 2),
         "files_per_s": round(runner.processed / elapsed, 2) if elapsed > 0 and runner.processed else None,
@@ -209,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     summary_path = trail.write_summary(summary)
     print_summary(summary, summary_path)
-    if runner.counts.get("lost"):
+    if runner.counts.get("lost") or runner.counts.get("studies failed"):
         return EXIT_FATAL
     if "pacs_error" in summary:
         return EXIT_PUSH
@@ -242,6 +270,9 @@ def print_summary(s: dict, path: Path) -> None:
     lines = [
         "",
         f"medanon: {s['files_in']} files found under {s['input']}",
+        *([f"  studies      {c.get('studies done', 0)} done, {c.get('studies already done', 0)} already done, "
+           f"{c.get('studies failed', 0)} failed (run again to fetch those)"]
+          if any(k.startswith("studies") for k in c) else []),
         f"  written      {c.get('written', 0)}",
         f"  already done {c.get('already done', 0)}",
         f"  dropped      {c.get('dropped', 0)}",

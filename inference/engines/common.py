@@ -32,7 +32,10 @@ class Job:
 
     @property
     def excluded(self) -> tuple[Path, ...]:
-        return (self.output, self.audit_dir, self.quarantine_dir)
+        """The run's own folders, left out of the input walk, except one that holds the input (a PACS input is
+        staged under the audit folder)."""
+        return tuple(x for x in (self.output, self.audit_dir, self.quarantine_dir)
+                     if not (x == self.source or x in self.source.parents))
 
 
 @dataclass
