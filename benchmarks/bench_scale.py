@@ -1,0 +1,160 @@
+"""Scale-out costs on this machine: files/s per engine and worker count, CPU-seconds per file by modality, and
+detector ms per 640x480 frame batched vs unbatched (the figures docs/SCALING.md turns into core/GPU-hours).
+
+    python benchmarks/bench_scale.py [--files 100] [--skip-ray] [--out benchmarks/results/bench_scale.txt]
+
+The file set is --files symbolic links to small single-frame shared samples (CT, DX, MR, US, SR in turn): the
+same files for every engine. files/s is the run's own figure (summary files_per_s: from the first file handed to
+a worker to the last written, start-up excluded); wall seconds include start-up (Ray: the local instance).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from scale_fixtures import SAMPLES, US_640x480  # noqa: E402
+
+SHARED_DICOM = ROOT.parent / "shared" / "data" / "dicom"
+KEY = "bench-scale-key-7f3a9c1e5b2d4f6a8c0e"
+
+
+def make_set(folder: Path, n: int) -> Path:
+    kinds = list(SAMPLES)
+    for i in range(n):
+        kind = kinds[i % len(kinds)]
+        link = folder / kind / f"{i:04d}.dcm"
+        link.parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(SHARED_DICOM / SAMPLES[kind], link)
+    return folder
+
+
+def run_engine(src: Path, work: Path, label: str, args: list[str]) -> dict:
+    out = work / label
+    t = time.perf_counter()
+    r = subprocess.run([sys.executable, "-m", "inference.run", str(src), str(out), "--quiet", *args], cwd=ROOT,
+                       env={**os.environ, "MEDANON_KEY": KEY, "RAY_USAGE_STATS_ENABLED": "0"},
+                       capture_output=True, text=True, timeout=3600)
+    wall = time.perf_counter() - t
+    if r.returncode not in (0, 3):
+        raise SystemExit(f"{label} failed ({r.returncode}):\n{r.stderr[-3000:]}")
+    summary = json.loads(sorted((work / f"{label}.audit").glob("summary-*.json"))[-1].read_text())
+    return {"label": label, "files_per_s": summary["files_per_s"], "seconds": summary["seconds"],
+            "wall_s": round(wall, 1), "written": summary["counts"].get("written", 0)}
+
+
+def cpu_per_file(repeat: int) -> dict[str, float]:
+    """CPU-seconds (process time, 1 detector thread) of process_file per sample kind, median of repeat."""
+    from inference.context import RunOptions
+    from inference.keys import Keyring
+    from inference.pipeline import Context, process_file
+    ctx = Context(RunOptions(detector_threads=1), Keyring(KEY.encode()))
+    out = {}
+    for kind, rel in {**SAMPLES, "US 640x480": US_640x480}.items():
+        path = SHARED_DICOM / rel
+        process_file(path, kind, ctx)  # warm-up: model load, imports
+        times = []
+        for _ in range(repeat):
+            t = time.process_time()
+            r = process_file(path, kind, ctx)
+            times.append(time.process_time() - t)
+        assert r.status == "written", f"{kind}: {r.status} {r.reason}"
+        out[kind] = statistics.median(times)
+    return out
+
+
+def detector_ms(repeat: int) -> dict[str, float]:
+    """ms per 640x480 frame: the whole detector (detect) with batch 1 and 4, and the model alone on 8 frames sent
+    one by one vs as one batch (what batching frames of a cine loop gives); 2 threads, as a local worker."""
+    import pydicom
+    from inference.detect import TextDetector
+    from inference.detect.tiling import to_rgb
+    frame = np.ascontiguousarray(pydicom.dcmread(SHARED_DICOM / US_640x480).pixel_array).astype(np.uint8)
+    assert frame.shape[:2] == (480, 640)
+    d1, d4, d8 = (TextDetector(threads=2, batch=b) for b in (1, 4, 8))
+    tiles = [to_rgb(frame)] * 8
+
+    def med(fn, per: int) -> float:
+        fn()
+        ts = []
+        for _ in range(repeat):
+            t = time.perf_counter()
+            fn()
+            ts.append(time.perf_counter() - t)
+        return 1000 * statistics.median(ts) / per
+
+    return {
+        "detect() batch 1": med(lambda: d1.detect(frame), 1),
+        "detect() batch 4": med(lambda: d4.detect(frame), 1),
+        "model, 8 frames one by one": med(lambda: d1.detect_tiles(tiles), 8),
+        "model, 8 frames in one batch": med(lambda: d8.detect_tiles(tiles), 8),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--files", type=int, default=100)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--skip-ray", action="store_true")
+    ap.add_argument("--ray-gpus", type=float, default=0.0, help="GPUs per Ray actor (GPU machine)")
+    ap.add_argument("--out", type=Path, default=None, help="also write the report here")
+    a = ap.parse_args(argv)
+    lines = [f"bench_scale: {a.files} files, {os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d %H:%M')}"]
+
+    def say(text: str = "") -> None:
+        print(text, flush=True)
+        lines.append(text)
+
+    work = Path(tempfile.mkdtemp(prefix="bench-scale-"))
+    try:
+        src = make_set(work / "in", a.files)
+        runs = [("local-1", ["--workers", "1"]), ("local-2", ["--workers", "2"])]
+        if not a.skip_ray:
+            gpu = ["--ray-gpus", str(a.ray_gpus)] if a.ray_gpus else []
+            runs += [("ray-1", ["--engine", "ray", "--workers", "1", *gpu]),
+                     ("ray-2", ["--engine", "ray", "--workers", "2", *gpu])]
+        say("\nfiles/s on the same files (run's own figure; wall includes start-up)")
+        res = {}
+        for label, args in runs:
+            r = res[label] = run_engine(src, work, label, args)
+            say(f"  {label:8s} {r['files_per_s']:7.2f} files/s  ({r['seconds']:6.1f} s processing, "
+                f"{r['wall_s']:6.1f} s wall, {r['written']} written)")
+        say(f"  local 2 / 1 workers: {res['local-2']['files_per_s'] / res['local-1']['files_per_s']:.2f}x")
+        if "ray-2" in res:
+            say(f"  ray 2 / 1 actors:    {res['ray-2']['files_per_s'] / res['ray-1']['files_per_s']:.2f}x")
+            say(f"  ray-2 / local-2:     {res['ray-2']['files_per_s'] / res['local-2']['files_per_s']:.2f}x")
+
+        say("\nCPU-seconds per file by kind (process_file, 1 detector thread, median)")
+        for kind, s in cpu_per_file(a.repeat).items():
+            say(f"  {kind:11s} {s:6.3f} s")
+
+        say("\ndetector ms per 640x480 frame (2 threads, median)")
+        ms = detector_ms(a.repeat)
+        for name, v in ms.items():
+            say(f"  {name:30s} {v:7.1f} ms")
+        say(f"  detect() batch 4 / batch 1:           {ms['detect() batch 4'] / ms['detect() batch 1']:.2f}x time")
+        say(f"  8 frames batched / one by one:        "
+            f"{ms['model, 8 frames in one batch'] / ms['model, 8 frames one by one']:.2f}x time")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if a.out:
+        a.out.parent.mkdir(parents=True, exist_ok=True)
+        a.out.write_text("\n".join(lines) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
