@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from .context import FORMATS, RunOptions
 from .engines import Job, Tally, make_engine
-from .engines.common import Runner, file_digest, quiet_libraries  # noqa: F401  (Runner, file_digest: public here)
+from .engines.common import Runner, file_digest, quiet_libraries  # noqa: F401  (Runner, file_digest: kept here)
 from .keys import KeyError_, create_key_file, key_problems, load_key
 from .objects import drop_names
 from .outputs import AuditTrail, OutputError, ensure_writable, remove_stale_temps
@@ -145,15 +145,11 @@ def fingerprint(options: RunOptions, key: bytes) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def _quiet_libraries() -> None:
-    quiet_libraries()
-
-
 def main(argv: list[str] | None = None) -> int:
     a = parse_args(argv)
     options = options_from_args(a)
     check_engine_args(a)
-    _quiet_libraries()
+    quiet_libraries()
     from .storage.source import is_pacs_source
     pacs_input = is_pacs_source(a.input)
     out = a.output.resolve()
@@ -228,7 +224,8 @@ def main(argv: list[str] | None = None) -> int:
 
     extra = _storage_steps(a, out, audit_dir, runner)
     summary = {
-        "input": a.input if pacs_input else str(src), "output": str(out), "audit": str(audit_dir), "quarantine": str(qdir),
+        "input": a.input if pacs_input else str(src), "output": str(out), "audit": str(audit_dir),
+        "quarantine": str(qdir),
         "files_in": runner.files_in, "counts": dict(runner.counts), "reasons": dict(runner.reasons.most_common()),
         "seconds": round(elapsed, 2),
         "files_per_s": round(runner.processed / elapsed, 2) if elapsed > 0 and runner.processed else None,

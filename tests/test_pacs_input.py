@@ -154,3 +154,12 @@ def test_a_bad_query_or_pacs_url_is_a_usage_error(tmp_path):
     assert r.returncode == 2 and "do not put credentials in the PACS URL" in r.stderr
     r = _run("dicomweb+http://127.0.0.1:9/dicom-web", str(tmp_path / "o"))   # nothing listens there
     assert r.returncode == 1 and "cannot reach the source PACS" in r.stderr
+
+
+def test_multipart_related_parts_are_split_exactly():
+    from inference.storage.dicomweb import multipart_body
+    from inference.storage.source import multipart_parts
+    parts = [b"DICM\r\n--not-a-boundary\r\n\x00\xff", b"", b"x" * 1000]
+    body, content_type = multipart_body(parts)
+    assert multipart_parts(body, content_type) == parts
+    assert multipart_parts(b"", "application/dicom+json") == []

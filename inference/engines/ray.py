@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from ..outputs import remove_stale_temps
 from ..sources import count_entries, entries
 from .common import FileWorker, Job, Tally
 
@@ -92,6 +93,8 @@ class RayEngine:
         while pending:
             collect(1)
         bar.close()
+        # every task has ended: a temporary file left in OUTPUT is a write cut off by a killed worker, not a result
+        remove_stale_temps(job.output)
         tally.seconds = time.perf_counter() - t0
         for a in actors:
             ray.kill(a)
