@@ -36,7 +36,8 @@ class RayEngine:
         import inference
         # the workers import this very copy of the code (a checkout, not only an installed package)
         code_root = str(Path(inference.__file__).resolve().parents[1])
-        env = {"env_vars": {"PYTHONPATH": code_root, "OMP_NUM_THREADS": str(max(1, int(self.cpus)))}}
+        path = os.pathsep.join(p for p in (code_root, os.environ.get("PYTHONPATH", "")) if p)
+        env = {"env_vars": {"PYTHONPATH": path, "OMP_NUM_THREADS": str(max(1, int(self.cpus)))}}
         if self.address:
             ray.init(address=self.address, runtime_env=env, log_to_driver=False)
         else:
