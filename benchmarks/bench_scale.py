@@ -3,8 +3,8 @@ detector ms per 640x480 frame batched vs unbatched (the figures docs/SCALING.md 
 
     python benchmarks/bench_scale.py [--files 100] [--skip-ray] [--out benchmarks/results/bench_scale.txt]
 
-The file set is --files symbolic links to small single-frame shared samples (CT, DX, MR, US, SR in turn): the
-same files for every engine. files/s is the run's own figure (summary files_per_s: from the first file handed to
+The file set is --files symbolic links to real-sized single-frame shared files (CT 512, MR 256, US 640x480 and
+1024x768, SR in turn): the same files for every engine. files/s is the run's own figure (summary files_per_s: from the first file handed to
 a worker to the last written, start-up excluded); wall seconds include start-up (Ray: the local instance).
 """
 from __future__ import annotations
@@ -26,19 +26,23 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from scale_fixtures import SAMPLES, TYPICAL, US_640x480  # noqa: E402
+from scale_fixtures import TYPICAL, US_640x480  # noqa: E402
 
 SHARED_DICOM = ROOT.parent / "shared" / "data" / "dicom"
 KEY = "bench-scale-key-7f3a9c1e5b2d4f6a8c0e"
 
 
+SET_KINDS = ("CT 512x512", "MR 256x256", "US 640x480 RLE", "US 1024x768", "SR")  # real sizes, ~0.1 core-s each
+
+
 def make_set(folder: Path, n: int) -> Path:
-    kinds = list(SAMPLES)
+    """n links to real-sized single-frame files (SET_KINDS in turn): long enough runs that start-up and the
+    per-task overhead do not dominate."""
     for i in range(n):
-        kind = kinds[i % len(kinds)]
-        link = folder / kind / f"{i:04d}.dcm"
+        kind = SET_KINDS[i % len(SET_KINDS)]
+        link = folder / kind.replace(" ", "_") / f"{i:04d}.dcm"
         link.parent.mkdir(parents=True, exist_ok=True)
-        os.symlink(SHARED_DICOM / SAMPLES[kind], link)
+        os.symlink(SHARED_DICOM / TYPICAL[kind], link)
     return folder
 
 
@@ -144,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ray-gpus", type=float, default=0.0, help="GPUs per Ray actor (GPU machine)")
     ap.add_argument("--out", type=Path, default=None, help="also write the report here")
     a = ap.parse_args(argv)
-    lines = [f"bench_scale: {a.files} files, {os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d %H:%M')}"]
+    lines = [f"bench_scale: {a.files} files, {os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d %H:%M')}, "
+             f"load average before {os.getloadavg()[0]:.2f} (other processes share these cores)"]
 
     def say(text: str = "") -> None:
         print(text, flush=True)
@@ -162,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         res = {}
         for label, args in runs:
             r = res[label] = run_engine(src, work, label, args)
-            say(f"  {label:8s} {r['files_per_s']:7.2f} files/s  ({r['seconds']:6.1f} s processing, "
+            say(f"  {label:8s} {r['files_per_s']:7.2f} files/s  load {os.getloadavg()[0]:4.2f}  ({r['seconds']:6.1f} s processing, "
                 f"{r['wall_s']:6.1f} s wall, {r['written']} written)")
         say(f"  local 2 / 1 workers: {res['local-2']['files_per_s'] / res['local-1']['files_per_s']:.2f}x")
         if "ray-2" in res:
