@@ -26,6 +26,7 @@ class RunOptions:
     max_decoded_mb: int = 2048                 # decode budget: declared pixel (or inflated) size above it -> quarantine
     reviews_path: Path | None = None           # review station decisions (reviews.sqlite): extra boxes, approvals
     templates_dir: Path | None = None          # device templates (YAML); accepted ones are blanked on their device
+    detector_batch: int | None = None          # tiles per session.run; None = the sidecar's batch (default 1)
 
 
 @dataclass

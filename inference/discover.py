@@ -126,6 +126,16 @@ def _classify(ds: pydicom.Dataset, has_preamble: bool) -> tuple[str, str]:
     return "dicom", ""
 
 
+def candidate(path: Path, relpath: str) -> Candidate:
+    """One file as the walk sees it (also used by distributed workers, which sniff their own files)."""
+    if path.is_symlink() and not path.exists():
+        return Candidate(path, relpath, "not-dicom", "broken symbolic link")
+    if not path.is_file():
+        return Candidate(path, relpath, "not-dicom", "missing or not a regular file")
+    kind, detail = sniff(path)
+    return Candidate(path.resolve(), relpath, kind, detail)
+
+
 def walk(root: Path) -> Iterator[Candidate]:
     """Yield every file under root (or root itself), sorted so runs are reproducible. Symbolic links to
     folders are followed, each real folder once (a link back up the tree is a loop, reported and not walked
@@ -135,21 +145,33 @@ def walk(root: Path) -> Iterator[Candidate]:
         kind, detail = sniff(root)
         yield Candidate(root.resolve(), root.name, kind, detail)
         return
+    for p, problem in walk_tree(root):
+        rel = str(p.relative_to(root)) if p != root else "."
+        if problem:
+            yield Candidate(p, rel, "unreadable", problem)
+            continue
+        kind, detail = sniff(p)
+        yield Candidate(p.resolve(), rel, kind, detail)
+
+
+def walk_tree(root: Path) -> Iterator[tuple[Path, str]]:
+    """(path, problem) for every file under root, sorted, lazily, without opening any file: problem is "" for a
+    file to read, else why the entry cannot be walked (unreadable folder, broken link, a folder link already
+    walked). Symbolic links to folders are followed, each real folder once; an explicit stack, so a hostile tree
+    thousands of folders deep cannot exhaust recursion. The walk and the distributed engines' folder source use it."""
     seen: set[tuple[int, int]] = set()
-    stack = [root]  # explicit stack: a hostile tree thousands of folders deep cannot exhaust recursion
+    stack = [root]
     while stack:
         folder = stack.pop()
-        rel = str(folder.relative_to(root)) if folder != root else "."
         try:
             st = os.stat(folder)
             with os.scandir(folder) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as e:
-            yield Candidate(folder, rel, "unreadable", f"folder not readable: {e.strerror or e}")
+            yield folder, f"folder not readable: {e.strerror or e}"
             continue
         if (st.st_dev, st.st_ino) in seen:
-            yield Candidate(folder, rel, "unreadable",
-                            "symbolic link to a folder already walked (a loop or a second path): not walked again")
+            yield folder, "symbolic link to a folder already walked (a loop or a second path): not walked again"
             continue
         seen.add((st.st_dev, st.st_ino))
         subfolders = []
@@ -161,10 +183,8 @@ def walk(root: Path) -> Iterator[Candidate]:
                 is_dir = False
             if is_dir:
                 subfolders.append(p)
-                continue
-            if entry.is_symlink() and not p.exists():
-                yield Candidate(p, str(p.relative_to(root)), "unreadable", "broken symbolic link (or a link loop)")
-                continue
-            kind, detail = sniff(p)
-            yield Candidate(p.resolve(), str(p.relative_to(root)), kind, detail)
+            elif entry.is_symlink() and not p.exists():
+                yield p, "broken symbolic link (or a link loop)"
+            else:
+                yield p, ""
         stack.extend(reversed(subfolders))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import heapq
 import json
 import os
 import re
@@ -133,34 +134,49 @@ def ensure_writable(folder: Path, what: str) -> None:
 
 @dataclass
 class AuditTrail:
-    """Append-only JSON lines, one record per input file, plus the run summaries."""
+    """Append-only JSON lines, one record per input file, plus the run summaries.
+
+    A distributed run gives every worker its own shard (trail-<shard>.jsonl) so no two processes append to one
+    file; every reader sees trail.jsonl and all shards as one trail, the newest record winning."""
 
     folder: Path
+    shard: str | None = None  # None: trail.jsonl (local engine); else trail-<shard>.jsonl
 
     @property
     def path(self) -> Path:
-        return self.folder / "trail.jsonl"
+        return self.folder / ("trail.jsonl" if self.shard is None else f"trail-{safe_component(self.shard, 'shard')}.jsonl")
+
+    def files(self) -> list[Path]:
+        """trail.jsonl and every shard, in a fixed order."""
+        base = self.folder / "trail.jsonl"
+        return ([base] if base.is_file() else []) + sorted(self.folder.glob("trail-*.jsonl"))
+
+    def exists(self) -> bool:
+        return bool(self.files())
 
     def append(self, record: dict[str, Any]) -> None:
         record = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), **record}
+        line = (json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n").encode()
         try:
-            with open(self.path, "a", encoding="utf-8") as f:
-                f.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+            with open(self.path, "ab+") as f:
+                if f.tell() > 0:  # a writer killed mid-line left a partial record: start on a line of our own
+                    f.seek(-1, os.SEEK_END)
+                    if f.read(1) != b"\n":
+                        line = b"\n" + line
+                f.write(line)
                 f.flush()
         except OSError as e:  # a cut line is ignored when read back (records())
             raise _write_error(self.path, e) from e
 
     def records(self) -> Iterator[dict[str, Any]]:
-        if not self.path.exists():
+        """Every record of every shard, oldest first (by the record's time; a stable merge keeps file order
+        within one second)."""
+        files = self.files()
+        if len(files) <= 1:
+            for path in files:
+                yield from _read_jsonl(path)
             return
-        with open(self.path, encoding="utf-8") as f:
-            for line in f:
-                line = line.strip()
-                if line:
-                    try:
-                        yield json.loads(line)
-                    except json.JSONDecodeError:
-                        continue  # a line cut by a crash: the file is simply processed again
+        yield from heapq.merge(*(_read_jsonl(p) for p in files), key=lambda r: str(r.get("time", "")))
 
     def done(self) -> dict[str, dict[str, Any]]:
         """Latest record per source."""
@@ -192,6 +208,17 @@ class AuditTrail:
         path = self.folder / f"summary-{time.strftime('%Y%m%dT%H%M%S')}.json"
         write_atomic(path, json.dumps(summary, indent=2, ensure_ascii=False).encode())
         return path
+
+
+def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if line:
+                try:
+                    yield json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # a line cut by a crash: the file is simply processed again
 
 
 @dataclass

@@ -80,7 +80,8 @@ class Context:
                 self._detector = TextDetector(self.options.model_path or DEFAULT_MODEL,
                                               providers=None if self.options.providers is None
                                               else list(self.options.providers),
-                                              threads=self.options.detector_threads)
+                                              threads=self.options.detector_threads,
+                                              batch=self.options.detector_batch)
             except Exception as e:  # ModelError, ImportError, onnxruntime errors
                 self._detector_error = f"text detector unavailable: {e}"
         if self._detector is None:

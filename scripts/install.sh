@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One place for every install step of medanon (CI runs on a clean machine: nothing may be assumed).
-# Usage: scripts/install.sh [runtime|dev|train|all]   (default: dev = runtime + test tools + system packages)
+# Usage: scripts/install.sh [runtime|dev|train|gpu|all]   (gpu: on a CUDA machine only, not part of all)   (default: dev = runtime + test tools + system packages)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WHAT=${1:-dev}
@@ -38,7 +38,15 @@ runtime() {
 
 dev() {
   system_packages
-  $PY -m pip install -q -c scripts/constraints.txt -e '.[dev,qa,storage]'
+  $PY -m pip install -q -c scripts/constraints.txt -e '.[dev,qa,storage,ray]'  # ray: --engine ray and its tests
+}
+
+gpu() {
+  # onnxruntime and onnxruntime-gpu install the same module: remove the CPU wheel or the GPU one is shadowed
+  $PY -m pip uninstall -q -y onnxruntime || true
+  $PY -m pip install -q -c scripts/constraints.txt -e '.[gpu,ray]'
+  $PY -m pip uninstall -q -y onnxruntime || true  # -e . pulls the CPU wheel back as a dependency
+  $PY -m pip install -q --force-reinstall --no-deps onnxruntime-gpu==1.31.1
 }
 
 train() {
@@ -53,6 +61,7 @@ case "$WHAT" in
   runtime) runtime ;;
   dev) runtime; dev ;;
   train) runtime; train ;;
+  gpu) runtime; gpu ;;
   all) runtime; dev; train ;;
-  *) echo "usage: $0 [runtime|dev|train|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [runtime|dev|train|gpu|all]" >&2; exit 2 ;;
 esac

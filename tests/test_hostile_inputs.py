@@ -249,7 +249,8 @@ def test_file_unreadable_after_the_walk_is_quarantined_with_a_note(study, tmp_pa
     script = f"""
 import os, shutil, sys
 from pathlib import Path
-import inference.run as run
+import inference.engines.local as run
+from inference.run import main
 real_walk = run.walk
 def walk_then_change(root):
     found = list(real_walk(root))
@@ -259,7 +260,7 @@ def walk_then_change(root):
     (src / "now_folder.dcm").unlink(); (src / "now_folder.dcm").mkdir()
     yield from found
 run.walk = walk_then_change
-sys.exit(run.main([{str(study)!r}, {str(tmp_path / 'out')!r}, "--quiet"]))
+sys.exit(main([{str(study)!r}, {str(tmp_path / 'out')!r}, "--quiet"]))
 """
     env = {**os.environ, "MEDANON_KEY": "k" * 32}
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=180, cwd=ROOT,

@@ -220,7 +220,7 @@ def test_workers_after_an_in_process_run_do_not_hang(tmp_path):
     script = textwrap.dedent(f"""
         import time
         from inference.run import main
-        import inference.run as r
+        import inference.engines.local as r  # the local engine holds the in-process context
         from inference.detect import TextDetector
         from inference.pipeline import DEFAULT_MODEL
         session = TextDetector(DEFAULT_MODEL)  # a library caller holding a live session (files run in workers)

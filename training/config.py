@@ -107,6 +107,7 @@ class DetectParams:
 class ExportParams:
     onnx: str = "models/text_detector.onnx"
     opset: int = 18
+    batch: int = 4  # tiles per session.run at inference (sidecar settings.batch); the graph's batch is dynamic
 
 
 @dataclass(frozen=True)

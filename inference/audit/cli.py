@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from .ocr import ENGINES, OcrUnavailable
+from ..outputs import AuditTrail
 from .options import AuditOptions
 
 
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     trail = a.trail
     if trail is None and a.against is not None:
         default = output.with_name(output.name + ".audit")
-        trail = default if (default / "trail.jsonl").is_file() else None
+        trail = default if AuditTrail(default).exists() else None
     config = AuditConfig(output=output, against=a.against, trail=trail, ground_truth=a.ground_truth,
                          threshold=a.threshold, options=options)
     try:

@@ -47,18 +47,18 @@ def _is_dicom(p: Path) -> bool:
 
 def read_trail(trail_dir: Path) -> dict[str, str]:
     """Released relative path -> source (relative to the input root), from the latest written record per source."""
-    path = trail_dir / "trail.jsonl" if trail_dir.is_dir() else trail_dir
-    if not path.is_file():
-        raise FileNotFoundError(f"no audit trail at {path}")
+    from ..outputs import AuditTrail, _read_jsonl
+    if trail_dir.is_dir():
+        trail = AuditTrail(trail_dir)
+        if not trail.exists():
+            raise FileNotFoundError(f"no audit trail at {trail_dir / 'trail.jsonl'}")
+        records = trail.records()  # trail.jsonl and the shards of a distributed run
+    elif trail_dir.is_file():
+        records = _read_jsonl(trail_dir)
+    else:
+        raise FileNotFoundError(f"no audit trail at {trail_dir}")
     mapping: dict[str, str] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            continue
+    for rec in records:
         if rec.get("status") != "written" or "source" not in rec:
             continue
         for out in rec.get("outputs", []):

@@ -17,6 +17,7 @@ from .groundtruth import GtMetrics, compare, findings_from, load_items
 from .headers import scan_text
 from .identity_values import values_from_dataset
 from .matching import PersonalValue, ValueMatcher
+from ..outputs import AuditTrail
 from .options import AuditOptions
 from .pairing import Released, input_files, pair
 from .pixels import audit_frames
@@ -80,7 +81,7 @@ def run_audit(config: AuditConfig, progress: Callable[[int, int], Any] | None = 
     trail = config.trail
     if trail is None:
         default = config.output.with_name(config.output.name + ".audit")
-        trail = default if (default / "trail.jsonl").is_file() else None
+        trail = default if AuditTrail(default).exists() else None
     released = pair(config.output, config.against, trail, config.ground_truth)
     pooled, unread = _pooled_values(config.against) if (config.against is not None and trail is None) else ([], [])
     options = config.options

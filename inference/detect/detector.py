@@ -41,6 +41,7 @@ class DetectorSettings:
     second_look: SecondLookSettings | None = None  # look again beside confident lines (second_look.py); None: off
     prior_conf: float | None = None  # where the caller expects text (prior mask), a box this strong counts as conf
     max_thickness: float | None = None  # boxes thicker than this share of the image's short side are not text lines
+    batch: int = 1  # tiles per session.run (one scale pass of one image); > 1 needs a dynamic batch dimension
 
     @classmethod
     def from_sidecar(cls, data: dict) -> DetectorSettings:
@@ -93,7 +94,7 @@ class TextDetector:
     """Find text regions in an 8-bit image at native scale; boxes come back grown by the safety margin."""
 
     def __init__(self, model_path: str | Path | None = None, providers: list[str] | None = None, threads: int = 2,
-                 settings: DetectorSettings | None = None):
+                 settings: DetectorSettings | None = None, batch: int | None = None):
         import onnxruntime as ort  # noqa: PLC0415
 
         self.model_path = Path(model_path) if model_path else DEFAULT_MODEL
@@ -115,12 +116,28 @@ class TextDetector:
         self.dynamic = not (isinstance(shape[2], int) and isinstance(shape[3], int))  # any H x W (multiples of 32)
         if not self.dynamic and shape[2] != self.settings.tile:
             raise ModelError(f"model input is {shape[2]} px but the settings say tile={self.settings.tile}")
+        self.batch = resolve_batch(shape[0], self.settings.batch if batch is None else batch, self.model_path)
 
     def detect_tile(self, tile_rgb: np.ndarray) -> np.ndarray:
         """Raw detections of one RGB crop of the model's input shape: (N, 5) in tile pixels, NMS applied, NO margin."""
         x = np.ascontiguousarray(tile_rgb.transpose(2, 0, 1)[None], dtype=np.float32) / np.float32(255.0)
         out = self.session.run(None, {self.input_name: x})[0]
         return nms(decode_yolo(out, self.floor_conf), self.settings.iou, self.settings.max_det)
+
+    def detect_tiles(self, tiles: list[np.ndarray]) -> list[np.ndarray]:
+        """detect_tile for every crop (all of one shape), self.batch crops per session.run: per-call overhead
+        and thread start-up are paid once per batch, and a GPU gets enough work per call."""
+        out: list[np.ndarray] = []
+        for i in range(0, len(tiles), self.batch):
+            chunk = tiles[i:i + self.batch]
+            if len(chunk) == 1:
+                out.append(self.detect_tile(chunk[0]))
+                continue
+            x = np.ascontiguousarray(np.stack(chunk).transpose(0, 3, 1, 2), dtype=np.float32) / np.float32(255.0)
+            raw = self.session.run(None, {self.input_name: x})[0]
+            out += [nms(decode_yolo(raw[k:k + 1], self.floor_conf), self.settings.iou, self.settings.max_det)
+                    for k in range(len(chunk))]
+        return out
 
     @property
     def floor_conf(self) -> float:
@@ -139,8 +156,8 @@ class TextDetector:
             img = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
         th, tw, starts = tile_plan(img.shape[0], img.shape[1], self.settings.tile, self.settings.overlap, self.dynamic)
         parts = []
-        for y0, x0 in starts:
-            d = self.detect_tile(crop_padded(img, y0, x0, th, tw))
+        found = self.detect_tiles([crop_padded(img, y0, x0, th, tw) for y0, x0 in starts])
+        for (y0, x0), d in zip(starts, found):
             if len(d):
                 d[:, [0, 2]] += x0
                 d[:, [1, 3]] += y0
@@ -199,6 +216,20 @@ def drop_thick(raw: np.ndarray, height: int, width: int, max_thickness: float | 
     limit = max(16.0, max_thickness * min(height, width))
     thin = np.minimum(raw[:, 2] - raw[:, 0], raw[:, 3] - raw[:, 1])
     return raw[thin <= limit]
+
+
+def resolve_batch(dim: object, wanted: int, model_path: Path) -> int:
+    """Tiles per session.run: a model exported with a fixed batch of 1 runs one tile at a time; asking a fixed-batch
+    model for more is a settings error, not something to work around silently."""
+    if wanted < 1:
+        raise ModelError(f"detector batch must be at least 1, got {wanted}")
+    if isinstance(dim, int):
+        if dim != 1:
+            raise ModelError(f"{model_path} has a fixed batch of {dim}: only 1 or a dynamic batch can run")
+        if wanted != 1:
+            raise ModelError(f"{model_path} has a fixed batch of 1 but batch={wanted} was asked: export it with a "
+                             "dynamic batch (python -m training.export) or use batch 1")
+    return wanted
 
 
 def boost_prior(raw: np.ndarray, prior: np.ndarray | None, conf: float, prior_conf: float | None) -> np.ndarray:
