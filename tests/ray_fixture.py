@@ -15,7 +15,10 @@ from pathlib import Path
 
 import pytest
 
-ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_DISABLE_DOCKER_CPU_WARNING": "1"}
+# HOME: Ray reads ~/.ray/auth_token when it exists (a local ray.init elsewhere on the machine leaves one), and a
+# cluster started with it refuses a node without it. The cluster and its drivers get a home of their own.
+RAY_HOME = Path(tempfile.gettempdir()) / "medanon-ray-home"
+ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_DISABLE_DOCKER_CPU_WARNING": "1", "HOME": str(RAY_HOME)}
 NODE_ARGS = ["--num-cpus", "1", "--num-gpus", "0", "--object-store-memory", str(100 * 1024 * 1024),
              "--disable-usage-stats"]
 
@@ -51,6 +54,7 @@ class RayCluster:
         return f"127.0.0.1:{self.port}"
 
     def _ray(self, *args: str) -> None:
+        RAY_HOME.mkdir(exist_ok=True)
         r = subprocess.run(["ray", "start", *args], capture_output=True, text=True, timeout=180,
                            env={**os.environ, **ENV})
         if r.returncode != 0:

@@ -15,6 +15,7 @@ import pydicom
 import pytest
 from pydicom.uid import generate_uid
 
+from ray_fixture import ENV as RAY_ENV
 from ray_fixture import ray_cluster  # noqa: F401  (the fixture)
 from scale_fixtures import SAMPLES, sample_input, tree_digest
 
@@ -25,7 +26,7 @@ KEY = "9e1d3b5f7a2c4e6a8c0e2a4c6e8a0c2e"
 
 def _run(*args: str, wait: bool = True):
     cmd = [sys.executable, "-m", "inference.run", *args, "--quiet"]
-    env = {**os.environ, "MEDANON_KEY": KEY, "RAY_USAGE_STATS_ENABLED": "0"}
+    env = {**os.environ, "MEDANON_KEY": KEY, **RAY_ENV}
     if not wait:
         return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)

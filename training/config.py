@@ -101,6 +101,7 @@ class DetectParams:
     scales: list[float] = field(default_factory=lambda: [1.0])  # add 0.5 for a coarse pass (large text)
     second_look: dict | None = None  # inference/detect/second_look.py SecondLookSettings fields; None = off
     prior_conf: float | None = None  # where text is expected (ultrasound area outside the regions): this counts as conf
+    max_thickness: float | None = None  # boxes thicker than this x the short side (min 16 px) are dropped
 
 
 @dataclass(frozen=True)
