@@ -144,7 +144,8 @@ class AuditTrail:
 
     @property
     def path(self) -> Path:
-        return self.folder / ("trail.jsonl" if self.shard is None else f"trail-{safe_component(self.shard, 'shard')}.jsonl")
+        name = "trail.jsonl" if self.shard is None else f"trail-{safe_component(self.shard, 'shard')}.jsonl"
+        return self.folder / name
 
     def files(self) -> list[Path]:
         """trail.jsonl and every shard, in a fixed order."""

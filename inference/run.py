@@ -6,7 +6,8 @@ runs the files on a Ray cluster (inference/engines/ray.py, docs/SCALING.md).
 
 Walks INPUT, anonymises every DICOM file (header, pixels, reports), writes OUTPUT/dicom/<patient>/<study>/
 <series>/<instance>.dcm (and jpg/, mp4/), an audit trail and a quarantine beside OUTPUT. Re-running skips what
-is already done and gives identical outputs. Exit status: 0 all released, 3 something quarantined, 4 PACS push incomplete, 1 fatal, 2 usage.
+is already done and gives identical outputs. Exit status: 0 all released, 3 something quarantined,
+4 PACS push incomplete, 1 fatal, 2 usage.
 """
 from __future__ import annotations
 
@@ -43,7 +44,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--key-file", type=Path, help="secret key file (else $MEDANON_KEY, else OUTPUT.audit/medanon.key)")
     p.add_argument("--profile", default="basic", help="header profile name or YAML path (default: basic)")
     p.add_argument("--format", default="dicom", help="comma list of dicom,jpg,mp4 (default: dicom)")
-    p.add_argument("--drop", default="", help=f"comma list of object types to leave out: {','.join(sorted(drop_names()))}")
+    p.add_argument("--drop", default="",
+                   help=f"comma list of object types to leave out: {','.join(sorted(drop_names()))}")
     p.add_argument("--workers", type=int, default=1,
                    help="local worker processes, or Ray actors with --engine ray (default 1)")
     p.add_argument("--max-decoded-mb", type=int, default=RunOptions.max_decoded_mb,
@@ -63,8 +65,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    "INPUT or absolute), streamed instead of walking INPUT")
     p.add_argument("--model", type=Path, default=None, help=f"ONNX text detector (default {DEFAULT_MODEL.name})")
     p.add_argument("--detector-batch", type=int, default=None,
-                   help="tiles per ONNX Runtime call (default: the model sidecar's batch, else 1; outputs are the same)")
-    p.add_argument("--audit", action="store_true", help="audit each file before release; flagged files go to quarantine")
+                   help="tiles per ONNX Runtime call (default: the model sidecar's batch, else 1; "
+                        "outputs are the same)")
+    p.add_argument("--audit", action="store_true",
+                   help="audit each file before release; flagged files go to quarantine")
     p.add_argument("--audit-max-frames", type=int, default=0,
                    help="with --audit: frames OCR-ed per file (default 0 = every frame)")
     p.add_argument("--audit-flag-any-text", action="store_true",

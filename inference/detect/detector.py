@@ -157,7 +157,7 @@ class TextDetector:
         th, tw, starts = tile_plan(img.shape[0], img.shape[1], self.settings.tile, self.settings.overlap, self.dynamic)
         parts = []
         found = self.detect_tiles([crop_padded(img, y0, x0, th, tw) for y0, x0 in starts])
-        for (y0, x0), d in zip(starts, found):
+        for (y0, x0), d in zip(starts, found, strict=True):
             if len(d):
                 d[:, [0, 2]] += x0
                 d[:, [1, 3]] += y0

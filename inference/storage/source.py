@@ -211,9 +211,11 @@ class DimseSource:
         ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = self.timeout_s
         ae.add_requested_context(StudyRootQueryRetrieveInformationModelFind)
         ae.add_requested_context(StudyRootQueryRetrieveInformationModelGet)
-        roles = []
+        roles: list = []
         syntaxes = [ts for ts in AllTransferSyntaxes if not ts.is_deflated]
         for cx in StoragePresentationContexts[:126]:  # PS3.8: 128 contexts per association
+            if cx.abstract_syntax is None:
+                continue
             ae.add_requested_context(cx.abstract_syntax, syntaxes)
             roles.append(build_role(cx.abstract_syntax, scp_role=True))
         assoc = ae.associate(self.dest.host, self.dest.port, ae_title=self.dest.called_aet, ext_neg=roles,
