@@ -126,6 +126,18 @@ def _check_inflated_size(data: bytes, budget_bytes: int) -> None:
         raise Quarantined("cannot parse DICOM: truncated Deflate stream (no end of stream)")
 
 
+_DELIMITERS = (0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD)  # item, item delimitation, sequence delimitation
+
+
+def _drop_stray_delimiters(ds: Dataset) -> None:
+    """Remove item/sequence delimiters found at the top level of a dataset: structure markers with no value, left
+    by a writer that closed a sequence twice (fo-dicom's DIRW0007). Every real sequence is still checked closed
+    (completeness.check_complete); without this, pydicom refuses the whole file on the marker's VR."""
+    for tag in _DELIMITERS:
+        if tag in ds._dict:
+            del ds._dict[tag]
+
+
 def read_dataset(data: bytes, budget_bytes: int | None = None) -> Dataset:
     """Parse a DICOM file from bytes; files without preamble are accepted, anything unparsable is refused."""
     syntax = _declared_syntax(data)
@@ -138,6 +150,7 @@ def read_dataset(data: bytes, budget_bytes: int | None = None) -> Dataset:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             ds = pydicom.dcmread(io.BytesIO(data), force=not has_preamble)
+            _drop_stray_delimiters(ds)
             # touch every element now so a truncated or corrupt file fails here, not half-way through
             for _ in ds.iterall():
                 pass

@@ -30,7 +30,7 @@ import numpy as np
 
 from training.config import ROOT, load_params
 
-DEFAULT_INIT = "models/checkpoints/text_detector_gen5.pt"  # the checkpoint models/text_detector.onnx was made from
+DEFAULT_INIT = "models/checkpoints/text_detector_gen6.pt"  # the checkpoint models/text_detector.onnx was made from
 
 
 class AdaptError(RuntimeError):
