@@ -76,13 +76,28 @@ def build_inputs(split: str, free_limit: int | None, work: Path) -> tuple[dict, 
     inp = work / "in"
     inp.mkdir(parents=True)
     labelled, free = {}, {}
+    uids: set[str] = set()
+
+    def first_of_its_uid(path: Path) -> pydicom.Dataset | None:
+        """The header, or None for a second file with an SOP Instance UID already in the run (re-encodings of one
+        picture share it; the pipeline quarantines the second of a pair, which is not what is measured here)."""
+        ds = pydicom.dcmread(path, stop_before_pixels=True)
+        uid = str(ds.get("SOPInstanceUID", path))
+        if uid in uids:
+            print(f"left out (same SOP Instance UID as a file already in the run): {path.name}", file=sys.stderr)
+            return None
+        uids.add(uid)
+        return ds
+
     splits = ("dev", "train") if split == "all" else (split,)
     for sp in splits:
         for k, lf in enumerate(labelled_files(sp)):
+            ds = first_of_its_uid(lf.path)
+            if ds is None:
+                continue
             name = f"lab_{sp}_{k:02d}.dcm"
             (inp / name).symlink_to(lf.path.resolve())
-            mod = str(pydicom.dcmread(lf.path, stop_before_pixels=True).get("Modality", "OT"))
-            labelled[name] = (lf, mod)
+            labelled[name] = (lf, str(ds.get("Modality", "OT")))
     frames = [fr for sp in splits for fr in real_frames(sp, has_text=False)]
     if free_limit is not None:
         frames = frames[::max(1, len(frames) // free_limit)][:free_limit]
@@ -91,9 +106,12 @@ def build_inputs(split: str, free_limit: int | None, work: Path) -> tuple[dict, 
         frame_dicom(load_frame(fr.path), fr.modality, inp / name)
         free[name] = fr.modality
     for k, p in enumerate(text_free_samples(split)):
+        ds = first_of_its_uid(p)
+        if ds is None:
+            continue
         name = f"freedcm_{k:03d}.dcm"
         (inp / name).symlink_to(p.resolve())
-        free[name] = str(pydicom.dcmread(p, stop_before_pixels=True).get("Modality", "OT"))
+        free[name] = str(ds.get("Modality", "OT"))
     return labelled, free
 
 
@@ -248,6 +266,10 @@ def main(argv: list[str] | None = None) -> None:
         t0 = time.perf_counter()
         released = run_pipeline(work / "in", work / "out", model)
         secs = time.perf_counter() - t0
+        held = sorted(n for n in [*labelled, *free] if n not in released)
+        for n in held:  # counted as every pixel changed: nothing of it reaches a researcher
+            print(f"not released (see the quarantine reason): {n} = "
+                  f"{labelled[n][0].path.name if n in labelled else n}", file=sys.stderr)
         lines, js = report(f"medanon (python -m inference.run, {a.model.name} {a.settings or 'sidecar settings'}; "
                            f"{len(labelled)} labelled files, {len(free)} text-free frames, split {a.split}; "
                            f"{len(labelled) + len(free) - len(released)} not released; {secs:.0f} s)",
