@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pydicom
+from pydicom.tag import Tag
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.multival import MultiValue
 from pydicom.uid import UID
@@ -133,7 +134,7 @@ def _drop_stray_delimiters(ds: Dataset) -> None:
     """Remove item/sequence delimiters found at the top level of a dataset: structure markers with no value, left
     by a writer that closed a sequence twice (fo-dicom's DIRW0007). Every real sequence is still checked closed
     (completeness.check_complete); without this, pydicom refuses the whole file on the marker's VR."""
-    for tag in _DELIMITERS:
+    for tag in map(Tag, _DELIMITERS):
         if tag in ds._dict:
             del ds._dict[tag]
 
