@@ -29,7 +29,8 @@ def test_dvc_repro_small_profile(tmp_path):
             shutil.copy(src, dst)
     shutil.copy(ROOT / "params_small.yaml", work / "params.yaml")
     env = {**os.environ, "DVC_NO_ANALYTICS": "1", "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
-           "YOLO_CONFIG_DIR": str(tmp_path / "yolo"), "MEDANON_PARAMS": ""}
+           "YOLO_CONFIG_DIR": str(tmp_path / "yolo"), "MEDANON_PARAMS": "",
+           "MEDANON_SHARED": str(ROOT.parent / "shared")}  # the copy has no ../shared beside it
     env.pop("MEDANON_PARAMS")
     subprocess.run(["git", "init", "-q"], cwd=work, check=True)
     r = subprocess.run(["dvc", "repro"], cwd=work, env=env, capture_output=True, text=True, timeout=280)
