@@ -124,13 +124,8 @@ def detector_ms(repeat: int) -> dict[str, float]:
     tiles = [to_rgb(frame)] * 8
 
     def med(fn, per: int) -> float:
-        fn()
-        ts = []
-        for _ in range(repeat):
-            t = time.perf_counter()
-            fn()
-            ts.append(time.perf_counter() - t)
-        return 1000 * statistics.median(ts) / per
+        from bench_detector import timed  # noqa: PLC0415 - one timing rule for the detector benchmarks
+        return 1000 * timed(fn, repeat) / per
 
     return {
         "detect() batch 1": med(lambda: d1.detect(frame), 1),
