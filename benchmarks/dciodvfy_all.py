@@ -20,8 +20,8 @@ SHARED = ROOT.parent / "shared" / "data" / "dicom"
 
 def errors(path: Path) -> set[str] | None:
     """dciodvfy's Error lines with values blanked; None when it cannot read the file."""
-    r = subprocess.run(["dciodvfy", "-new", str(path)], capture_output=True, text=True, errors="replace")
-    text = r.stdout + r.stderr
+    r = subprocess.run(["dciodvfy", "-new", str(path)], capture_output=True)  # bytes: a CR inside a value stays
+    text = (r.stdout + r.stderr).decode(errors="replace")
     if "read failed" in text or "not valid DICOM" in text:
         return None
     return {re.sub(r"<[^>]*>|\d+", "#", ln.strip()) for ln in text.split("\n") if ln.startswith("Error")}
