@@ -3,6 +3,7 @@ on real text-free frames, against a RapidOCR-detector baseline (every box it fin
 
     python benchmarks/real_pixels.py [--split dev|train|all] [--free-limit N] [--model M.onnx]
                                      [--settings conf=0.2,second_look=None] [--no-baseline] [--out FILE]
+                                     [--files NAME,NAME] [--per-file]
 
 Prints, per modality and overall: personal items removed; all text items removed (>= 97 % of an item's ink pixels
 changed, training/realeval.py); the share of non-text pixels changed on files with text (mean / max); and the
@@ -70,9 +71,10 @@ def first_frames(path: Path, n: int = 1) -> list[np.ndarray]:
     return out
 
 
-def build_inputs(split: str, free_limit: int | None, work: Path) -> tuple[dict, dict]:
+def build_inputs(split: str, free_limit: int | None, work: Path, only: list[str] | None = None) -> tuple[dict, dict]:
     """Input folder for the CLI: labelled files (symlinked) and text-free frames/files. Returns
-    {input name: (LabelledFile, modality)} and {input name: modality} for the text-free ones."""
+    {input name: (LabelledFile, modality)} and {input name: modality} for the text-free ones. ``only``: just the
+    labelled files whose path contains one of these strings; ``free_limit`` 0: no text-free frames."""
     inp = work / "in"
     inp.mkdir(parents=True)
     labelled, free = {}, {}
@@ -92,12 +94,16 @@ def build_inputs(split: str, free_limit: int | None, work: Path) -> tuple[dict, 
     splits = ("dev", "train") if split == "all" else (split,)
     for sp in splits:
         for k, lf in enumerate(labelled_files(sp)):
+            if only and not any(o in str(lf.path) for o in only):
+                continue
             ds = first_of_its_uid(lf.path)
             if ds is None:
                 continue
             name = f"lab_{sp}_{k:02d}.dcm"
             (inp / name).symlink_to(lf.path.resolve())
             labelled[name] = (lf, str(ds.get("Modality", "OT")))
+    if free_limit == 0:
+        return labelled, free
     frames = [fr for sp in splits for fr in real_frames(sp, has_text=False)]
     if free_limit is not None:
         frames = frames[::max(1, len(frames) // free_limit)][:free_limit]
@@ -146,9 +152,11 @@ def run_pipeline(inp: Path, out: Path, model: Path) -> dict[str, Path]:
     return released
 
 
-def score_pipeline(labelled: dict, free: dict, inp: Path, released: dict) -> dict[str, RealTally]:
+def score_pipeline(labelled: dict, free: dict, inp: Path, released: dict,
+                   per_file: dict | None = None) -> dict[str, RealTally]:
     """Tallies per modality (and 'all') from input vs output pixels. A file that was not released counts as
-    every pixel changed (nothing of it reaches a researcher) and every item removed."""
+    every pixel changed (nothing of it reaches a researcher) and every item removed. ``per_file`` (a dict) gets
+    each labelled file's own summary."""
     t: dict[str, RealTally] = defaultdict(RealTally)
     for name, (lf, mod) in labelled.items():
         one = RealTally()
@@ -160,6 +168,8 @@ def score_pipeline(labelled: dict, free: dict, inp: Path, released: dict) -> dic
         one.add_text_frame(lf.path.name, view, changed, items)
         t[mod].add(one)
         t["all"].add(one)
+        if per_file is not None:
+            per_file[lf.path.name] = one.summary()
     for name, mod in free.items():
         one = RealTally()
         before = first_frames(inp / name)[0]
@@ -256,12 +266,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--sheet", type=Path, default=None, help="write a before/after contact sheet PNG here")
     ap.add_argument("--out", type=Path, default=None, help="results file (default benchmarks/results/real_pixels_<split>.txt)")
+    ap.add_argument("--files", default="", help="only the labelled files whose path contains one of these (a,b,c)")
+    ap.add_argument("--per-file", action="store_true", help="also a line per labelled file")
     a = ap.parse_args(argv)
     warnings.simplefilter("ignore")
     out_txt = a.out or ROOT / "benchmarks" / "results" / f"real_pixels_{a.split}.txt"
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        labelled, free = build_inputs(a.split, a.free_limit, work)
+        labelled, free = build_inputs(a.split, a.free_limit, work, [f for f in a.files.split(",") if f])
         model = model_variant(a.model, a.settings, work)
         t0 = time.perf_counter()
         released = run_pipeline(work / "in", work / "out", model)
@@ -270,11 +282,14 @@ def main(argv: list[str] | None = None) -> None:
         for n in held:  # counted as every pixel changed: nothing of it reaches a researcher
             print(f"not released (see the quarantine reason): {n} = "
                   f"{labelled[n][0].path.name if n in labelled else n}", file=sys.stderr)
+        per_file: dict = {}
         lines, js = report(f"medanon (python -m inference.run, {a.model.name} {a.settings or 'sidecar settings'}; "
                            f"{len(labelled)} labelled files, {len(free)} text-free frames, split {a.split}; "
                            f"{len(labelled) + len(free) - len(released)} not released; {secs:.0f} s)",
-                           score_pipeline(labelled, free, work / "in", released))
-        result = {"medanon": js}
+                           score_pipeline(labelled, free, work / "in", released, per_file))
+        if a.per_file:
+            lines += ["  per labelled file:"] + ["    " + summary_line(n[:28], s) for n, s in sorted(per_file.items())]
+        result = {"medanon": js, "medanon_files": per_file}
         if a.sheet:
             contact_sheet(labelled, released, a.sheet)
         if not a.no_baseline:

@@ -15,7 +15,7 @@ import sys
 from ..discover import Candidate, candidate, open_regular
 from ..keys import Keyring
 from ..outputs import AuditTrail, OutputError, Quarantine, write_atomic
-from ..pipeline import Context, process_file
+from ..pipeline import Context, Quarantined, process_file
 from ..sources import Entry
 
 
@@ -227,4 +227,10 @@ class FileWorker:
         return {**self.runner.take(), "files_in": 1, "processed": processed}
 
     def ping(self) -> int:
+        """Up, with its detector session made: the model loads before the first file is handed out (and before the
+        run's clock starts), not inside the first file's time."""
+        try:
+            self.ctx.detector()
+        except Quarantined:
+            pass  # kept in the context: each image file is then quarantined with that reason
         return os.getpid()
