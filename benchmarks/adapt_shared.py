@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     inp, out = a.work / "in", a.work / "out"
     inp.mkdir(parents=True)
     for lf in reviewed:
-        (inp / lf.path.name).symlink_to(lf.path.resolve())
+        shutil.copyfile(lf.path, inp / lf.path.name)  # a copy: the station serves only files inside the input folder
     run_cli(inp, out)
     lines = [f"$ python benchmarks/adapt_shared.py {' '.join(argv or sys.argv[1:])}", "", "reviews entered:"]
     lines += enter_reviews(out, {lf.path.name: lf.label for lf in reviewed})
@@ -124,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     print(r.stdout[-4000:])
     if r.returncode:
         raise SystemExit(f"training.adapt failed ({r.returncode}): {r.stderr[-3000:]}")
-    lines += ["", "python -m training.adapt said:", *r.stdout.strip().splitlines()[-14:]]
+    said = [ln for ln in r.stdout.strip().splitlines()[-14:] if not ln.startswith("Visualize:")]
+    lines += ["", "python -m training.adapt said:", *said]
     report = json.loads((a.work / "adapt" / "adapt_report.json").read_text())
     candidate = Path(report["candidate"])
     for title, model in (("BEFORE (committed model)", ROOT / "models" / "text_detector.onnx"),

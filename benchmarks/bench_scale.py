@@ -104,7 +104,7 @@ IMAGES = 500e6
 def projection(cpu: dict[str, tuple[float, float]], say) -> None:
     per_image = sum(share * cpu[k][0] for k, share in MIX.items())
     det = sum(share * cpu[k][1] for k, share in MIX.items())
-    say(f"  mix: " + ", ".join(f"{k} {v:.0%}" for k, v in MIX.items()))
+    say("  mix: " + ", ".join(f"{k} {v:.0%}" for k, v in MIX.items()))
     say(f"  mean cost {per_image:.3f} core-s per image, of which detector {det:.3f} core-s ({det / per_image:.0%})")
     say(f"  500 M images: {IMAGES * per_image / 3600:,.0f} core-hours; "
         f"without the detector (on GPUs): {IMAGES * (per_image - det) / 3600:,.0f} core-hours")

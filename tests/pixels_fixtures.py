@@ -218,3 +218,16 @@ def to_bytes(ds: Dataset) -> bytes:
 
 def reread(ds: Dataset) -> Dataset:
     return pydicom.dcmread(io.BytesIO(to_bytes(ds)))
+
+
+def assert_box_blank(under: np.ndarray, eight_bit: bool) -> None:
+    """The pixels under a blanked box (N, channels) hold nothing: one value for deeper data and palettes; for 8-bit
+    data at most the screen noise the fill leaves as stored (redact.py's noise rule: within NOISE_LEVELS_8BIT of
+    the fill in stored values, so within 4x that spread after a YBR -> RGB conversion)."""
+    from inference.pixels.redact import NOISE_LEVELS_8BIT
+
+    under = under.reshape(len(under), -1).astype(np.int64)
+    if eight_bit:
+        assert (under.max(0) - under.min(0)).max() <= 4 * NOISE_LEVELS_8BIT
+    else:
+        assert (under == under[0]).all()

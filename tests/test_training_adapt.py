@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from review_fixtures import ROOT, US_RGB, run_medanon, trail
@@ -82,7 +83,7 @@ def test_one_epoch_adaptation_end_to_end(reviewed, tmp_path):
     import os
     r = subprocess.run([sys.executable, "-m", "training.adapt", "--reviews", str(audit), "--epochs", "1",
                         "--model", str(model), "--work", str(tmp_path / "work"), "--params",
-                        str(ROOT / "params_small.yaml")],
+                        str(ROOT / "params_small.yaml"), "--replay-limit", "0"],
                        cwd=ROOT, capture_output=True, text=True, timeout=850, env={**os.environ, **env})
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     report = json.loads((tmp_path / "work" / "adapt_report.json").read_text())
@@ -98,3 +99,24 @@ def test_one_epoch_adaptation_end_to_end(reviewed, tmp_path):
     assert (model.read_bytes() != before) == no_worse  # replaced only when no worse
     runs = sqlite3.connect(tmp_path / "mlflow.db").execute("SELECT name FROM runs").fetchall()
     assert ("adapt",) in runs
+
+
+def test_labels_are_trimmed_to_their_ink_and_replay_draws_from_what_exists(tmp_path):
+    """The run's boxes carry the safety margin: a label is cut back to the ink inside it (else the fine-tuned model
+    learns fatter boxes). The replay sample links only existing folders' pairs, evenly, up to the limit."""
+    from training.adapt import ink_tight, replay_set
+
+    view = np.zeros((40, 80), np.uint8)
+    view[12:20, 10:50] = 255                                   # the ink
+    assert ink_tight(view, [4, 8, 60, 26]) == [10, 12, 50, 20]  # a margin-grown box -> the ink's box
+    assert ink_tight(np.zeros((40, 80), np.uint8), [4, 8, 60, 26]) == [4, 8, 60, 26]  # no ink: unchanged
+    for name in ("a", "b"):
+        (tmp_path / name / "png").mkdir(parents=True)
+        (tmp_path / name / "labels").mkdir()
+        for i in range(5):
+            (tmp_path / name / "png" / f"{i}.png").write_bytes(b"png")
+            (tmp_path / name / "labels" / f"{i}.txt").write_text("0 0.5 0.5 0.1 0.1\n")
+    out = replay_set([str(tmp_path / "a"), str(tmp_path / "b"), str(tmp_path / "missing")], 6, tmp_path / "r")
+    assert out is not None and len(list((out / "png").iterdir())) == 6 == len(list((out / "labels").iterdir()))
+    assert {p.name[:2] for p in (out / "png").iterdir()} == {"r0", "r1"}  # both pools, 3 each
+    assert replay_set([str(tmp_path / "missing")], 6, tmp_path / "r2") is None

@@ -6,8 +6,14 @@
 1. A labelled set from the reviewed files (training/realset.py's YOLO layout: images/*.png + labels/*.txt):
    the boxes the run blanked, minus those a reviewer marked "not text", plus the reviewer's boxes; frame 0 of each
    file (and each frame a reviewer boxed). Originals are read from where the trail says, or the quarantine copy.
+   Each label is trimmed to the ink inside it (the run's boxes carry the safety margin; a model trained on them
+   learns fatter boxes, and the margin is added again at inference).
 2. Reviewed files split by file into training and hold-out (a file's frames never straddle both).
-3. Fine-tune from the committed checkpoint with training/train.py (a short epoch / time budget).
+3. Fine-tune from the committed checkpoint with training/train.py (a short epoch / time budget), on the review
+   set (REVIEW_TILES tiles per image) plus a replay sample of the data the committed model was trained on, when
+   it is on this machine (--replay; default: the real text-free tiles and labelled real files of
+   training/realdata.py and the synthetic training set): a few reviewed images alone make the model forget. No
+   warm-up: a few dozen steps would all fall inside ultralytics' warm-up, whose bias rate of 0.1 undoes the model.
 4. Before and after on the hold-out (and on the synthetic held-out when data/synth/heldout exists): items missed
    (a labelled box not fully blanked) and over-redaction (share of unlabelled pixels blanked).
 5. Installed only if the new model misses no more items and over-redacts no more on every set; the report says
@@ -28,9 +34,11 @@ from typing import Any
 import cv2
 import numpy as np
 
-from training.config import ROOT, load_params
+from training.config import ROOT, RealTiles, load_params
 
 DEFAULT_INIT = "models/checkpoints/text_detector_gen6.pt"  # the checkpoint models/text_detector.onnx was made from
+DEFAULT_REPLAY = ("data/real/negatives", "data/real/labelled", "data/synth/train")  # the committed model's data
+REVIEW_TILES = 8   # tiles cut from each reviewed image (the set is small; each tile is a different crop)
 
 
 class AdaptError(RuntimeError):
@@ -82,8 +90,45 @@ def split(files: list[dict[str, Any]], holdout: float) -> tuple[list, list]:
     return rank[n_hold:], rank[:n_hold]
 
 
+def ink_tight(view: np.ndarray, box: list[int]) -> list[int]:
+    """``box`` trimmed to the bounding box of its ink (training/realeval.ink_mask: pixels standing out from the
+    ring around the box); unchanged when it shows no ink."""
+    from training.realeval import ink_mask
+    ink = ink_mask(view, box)
+    if ink is None:
+        return list(box)
+    ys, xs = np.nonzero(ink)
+    x0, y0 = max(0, int(box[0])), max(0, int(box[1]))
+    return [x0 + int(xs.min()), y0 + int(ys.min()), x0 + int(xs.max()) + 1, y0 + int(ys.max()) + 1]
+
+
+def replay_set(sources: list[str], limit: int, root: Path, seed: int = 0) -> Path | None:
+    """Up to ``limit`` (image, label) pairs drawn evenly from the ``sources`` that exist here, linked into
+    root/png + root/labels; None when none exists."""
+    from training.tiles import source_pairs
+    pools = [source_pairs(_abs(s)) for s in sources if _abs(s).is_dir()]
+    pools = [p for p in pools if p]
+    if not pools or limit <= 0:
+        return None
+    rng = np.random.default_rng(seed)
+    (root / "png").mkdir(parents=True, exist_ok=True)
+    (root / "labels").mkdir(parents=True, exist_ok=True)
+    for k, pool in enumerate(pools):
+        take = rng.choice(len(pool), size=min(len(pool), limit // len(pools)), replace=False)
+        for i in sorted(take):
+            img, lab = pool[int(i)]
+            stem = f"r{k}_{img.stem}"
+            (root / "png" / f"{stem}.png").symlink_to(img.resolve())
+            if lab.is_file():
+                (root / "labels" / f"{stem}.txt").symlink_to(lab.resolve())
+            else:
+                (root / "labels" / f"{stem}.txt").write_text("")
+    return root
+
+
 def write_set(files: list[dict[str, Any]], root: Path) -> list[tuple[Path, list[list[int]]]]:
-    """images/<id>_f<k>.png + labels/<same>.txt (YOLO, normalised), the realset.py layout; returns (image, boxes)."""
+    """images/<id>_f<k>.png + labels/<same>.txt (YOLO, normalised), the realset.py layout, every box trimmed to its
+    ink (ink_tight); returns (image, boxes)."""
     from inference.review.render import frame_view
     (root / "images").mkdir(parents=True, exist_ok=True)
     (root / "labels").mkdir(parents=True, exist_ok=True)
@@ -93,6 +138,7 @@ def write_set(files: list[dict[str, Any]], root: Path) -> list[tuple[Path, list[
             view = frame_view(f["path"], frame)
             h, w = view.shape[:2]
             stem = f"{f['id']}_f{frame:04d}"
+            boxes = [ink_tight(view, b) for b in boxes]
             img = root / "images" / f"{stem}.png"
             cv2.imwrite(str(img), cv2.cvtColor(view, cv2.COLOR_RGB2BGR) if view.ndim == 3 else view)
             lines = []
@@ -145,10 +191,16 @@ def fine_tune(train_set: Path, work: Path, a: argparse.Namespace) -> Path:
         shutil.copy(images[0], images[0].with_name(images[0].stem + "_copy.png"))
         shutil.copy(train_set / "labels" / f"{images[0].stem}.txt", train_set / "labels" / f"{images[0].stem}_copy.txt")
     params = load_params(a.params)
+    replay = replay_set(a.replay, a.replay_limit, work / "replay")
+    if replay is None:
+        print("  no replay data on this machine: fine-tuning on the reviewed images alone", file=sys.stderr)
+    real_tiles = [] if replay is None else [RealTiles(dir=str(replay), per_image=1)]
     params = dataclasses.replace(
         params,
         synth=dataclasses.replace(params.synth, train_dir=str(train_set)),  # the tile source: the review set
-        train=dataclasses.replace(params.train, real_sets=[], real_tiles=[], init_weights=str(_abs(a.init_weights)),
+        train=dataclasses.replace(params.train, real_sets=[], real_tiles=real_tiles,
+                                  tiles_per_image=REVIEW_TILES, warmup_epochs=0.0,
+                                  init_weights=str(_abs(a.init_weights)),
                                   epochs=a.epochs, hours=a.hours, tiles_dir=str(work / "tiles"),
                                   run_dir=str(work / "run"), batch=min(params.train.batch, 8),
                                   patience=max(a.epochs, 1), close_mosaic=0),
@@ -197,6 +249,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", type=int, default=3, help="fine-tuning epochs (short: the set is small)")
     ap.add_argument("--hours", type=float, default=0.0, help="> 0: wall-clock budget instead of --epochs")
     ap.add_argument("--holdout", type=float, default=0.3, help="share of reviewed files kept to check (default 0.3)")
+    ap.add_argument("--replay", nargs="*", default=list(DEFAULT_REPLAY),
+                    help="folders of the committed model's training data to mix in (those that exist here)")
+    ap.add_argument("--replay-limit", type=int, default=300, help="replay images drawn from them (0: none)")
     ap.add_argument("--work", type=Path, default=ROOT / "runs" / "adapt", help="working folder (set, runs, report)")
     ap.add_argument("--install-to", type=Path, default=None, help="where an accepted model goes (default --model)")
     ap.add_argument("--no-install", action="store_true", help="measure only; never replace the model")
@@ -231,14 +286,18 @@ def main(argv: list[str] | None = None) -> int:
               "needs_redaction": sum(f["decision"] == "needs redaction" for f in files),
               "boxes_added": sum(f["added"] for f in files), "boxes_removed": sum(f["removed"] for f in files),
               "train_files": len(train_files), "holdout_files": len(hold_files)}
-    report = {"counts": counts, "before": before, "after": after, "installed": installed, "accepted": ok,
+    report = {"counts": counts, "learned_from": [f["source"] for f in train_files],
+              "checked_on": [f["source"] for f in hold_files], "before": before, "after": after,
+              "installed": installed, "accepted": ok,
               "candidate": str(candidate), "model": str(target), "seconds": round(time.time() - t0, 1)}
     (a.work / "adapt_report.json").write_text(json.dumps(report, indent=2) + "\n")
     print("\n".join([
         "", f"Adaptation from {counts['files_reviewed']} reviewed files ({counts['approved']} approved, "
             f"{counts['needs_redaction']} needing redaction; {counts['boxes_added']} boxes added and "
             f"{counts['boxes_removed']} marked not text by reviewers).",
-        f"Learned from {len(train_files)} files, checked on {len(hold_files)} files it did not see.", "",
+        f"Learned from {len(train_files)} files ({', '.join(f['source'] for f in train_files[:5])}"
+        f"{', ...' if len(train_files) > 5 else ''}), checked on {len(hold_files)} files it did not see "
+        f"({', '.join(f['source'] for f in hold_files[:5])}{', ...' if len(hold_files) > 5 else ''}).", "",
         "What changed with the new model:", *lines, "",
         (f"The new model is no worse anywhere: installed at {target}." if installed else
          f"The new model is no worse anywhere, but --no-install: kept at {candidate}." if ok else

@@ -70,6 +70,8 @@ class TrainParams:
     real_tiles: list[RealTiles] = field(default_factory=list)  # training/realdata.py outputs, tiles each
     init_weights: str = ""  # start from our own earlier checkpoint (fine-tune); "" = from scratch
     lr0: float = 0.0  # > 0: AdamW at this initial rate (a gentler fine-tune); 0 = ultralytics' automatic choice
+    warmup_epochs: float | None = None  # None: 1 when fine-tuning, 3 from scratch; 0: none (a short adaptation,
+    # whose few steps would all fall inside ultralytics' >= 100-step warm-up, which starts biases at lr 0.1)
     tiles_dir: str = "data/tiles"
     run_dir: str = "runs/detector"
 

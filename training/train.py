@@ -81,7 +81,7 @@ def train(params: Params, resume: bool = False, skip_tiles: bool = False) -> Pat
         cache="ram", save_period=-1, verbose=True, amp=False, deterministic=False, rect=False,
         # init_weights: our own earlier checkpoint (committed under models/checkpoints/), never a download
         pretrained=str(_abs(tp.init_weights)) if tp.init_weights else False,
-        warmup_epochs=1.0 if tp.init_weights else 3.0,
+        warmup_epochs=tp.warmup_epochs if tp.warmup_epochs is not None else 1.0 if tp.init_weights else 3.0,
         **({"time": tp.hours} if tp.hours > 0 else {}),
         **({"optimizer": "AdamW", "lr0": tp.lr0} if tp.lr0 > 0 else {}),
     )

@@ -234,7 +234,7 @@ def redact_dataset(ds: Dataset, detector: Detector, options: PixelOptions | None
     for index, frame in enumerate(frames):
         if blank_outside is not None:
             fill_outside(frame, blank_outside)
-        fill_rects(frame, planned[index])
+        fill_rects(frame, planned[index], tolerance=0.0 if photometric == "PALETTE COLOR" else None)
         writer.add(frame)
         if cache is not None:
             cache[index] = None  # release as we go

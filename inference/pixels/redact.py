@@ -7,6 +7,17 @@ becomes indistinguishable from its surroundings (no black patch over tissue), in
 value range (signed CT, MONOCHROME1, 12-bit, palette indices, YBR), and the value is always one
 the device itself stored. Areas outside ultrasound regions are filled with the median of that
 whole area (the screen background, normally black).
+
+Noise rule: inside a piece, only the pixels that stand out from that background are rewritten. A pixel stands out
+when some channel differs from the fill by more than NOISE_LEVELS_8BIT (of 255; invisible on any display). Only
+8-bit frames (the screens of ultrasound, endoscopy, captures) use it: deeper data is windowed narrowly (CT: 5 levels
+of 4096 can be a visible 1 % of a soft-tissue window) and palette indices have no distances, so there every pixel
+that is not the fill stands out. Those pixels, grown by GROW px
+(anti-aliasing), take values drawn from the ring's own quiet pixels (the background noise), so the rewritten
+strokes carry the same noise as what surrounds them and no letter shape is left as a flat silhouette; the draw is
+seeded by the piece's place, so a re-run writes the same bytes. A piece that mostly stands out (text on tissue)
+is filled whole with the median, as before. WHY: a box on a noisy dark screen (JPEG, YBR) used to rewrite every
+noise pixel of the box: nothing of the text, but most of the "changed pixels" of a real ultrasound frame.
 """
 from __future__ import annotations
 
@@ -15,6 +26,11 @@ import numpy as np
 
 # Integer rectangles: rows of [x0, y0, x1, y1], x1/y1 exclusive, clipped to the frame.
 Rects = np.ndarray
+
+NOISE_LEVELS_8BIT = 5   # an 8-bit pixel within this many levels of the fill is background noise (2 % of 255)
+GROW = 1                # px around each standing-out pixel rewritten too (anti-aliasing; ringing beyond
+                        # it stands out itself)
+MOSTLY = 0.5            # a piece where more than this share stands out is texture under text: filled whole
 
 
 def to_rects(boxes: np.ndarray, rows: int, cols: int) -> Rects:
@@ -52,13 +68,33 @@ def lower_median(pixels: np.ndarray) -> np.ndarray:
     return ordered[(len(ordered) - 1) // 2]
 
 
-def fill_rects(frame: np.ndarray, rects: Rects) -> np.ndarray:
-    """Blank the union of rects in place; returns the blanked mask (rows x cols bool).
+def rewrite_piece(sub: np.ndarray, piece: np.ndarray, ring: np.ndarray, fill: np.ndarray, tol: float,
+                  seed: int) -> None:
+    """Blank one piece in place (``sub``: the piece's bounding box of the frame; ``piece``: its mask there; ``ring``:
+    its ring pixels), by the noise rule of the module docstring."""
+    dev = np.abs(sub.astype(np.float64) - fill.astype(np.float64))
+    strong = piece & ((dev.max(axis=2) if dev.ndim == 3 else dev) > tol)
+    if not strong.any():
+        return
+    grown = cv2.dilate(strong.astype(np.uint8), np.ones((2 * GROW + 1, 2 * GROW + 1), np.uint8)).astype(bool) & piece
+    ring_dev = np.abs(ring.astype(np.float64) - fill.astype(np.float64))
+    quiet = ring[(ring_dev.max(axis=1) if ring_dev.ndim == 2 else ring_dev) <= tol]
+    if grown.sum() > MOSTLY * piece.sum() or len(quiet) == 0:
+        sub[piece] = fill
+        return
+    pick = np.random.default_rng(seed).integers(len(quiet), size=int(grown.sum()))
+    sub[grown] = quiet[pick]
+
+
+def fill_rects(frame: np.ndarray, rects: Rects, tolerance: float | None = None) -> np.ndarray:
+    """Blank the union of rects in place; returns the blanked mask (rows x cols bool): the area decided as text.
 
     Each connected piece of the union (8-connected) is filled with the per-channel lower median of the one-pixel
     ring just outside it, computed on the frame BEFORE anything is blanked. For a lone rect that ring is the rect's
     own border. WHY per piece, not per rect: line completion yields hundreds of overlapping boxes per frame, and one
-    median per box cost more than detecting; a piece has one background either way.
+    median per box cost more than detecting; a piece has one background either way. Within a piece only what
+    stands out from that background is rewritten (module docstring, noise rule); ``tolerance`` is that noise
+    level in stored units (None: NOISE_LEVELS_8BIT for uint8 frames, else 0; 0: every pixel that is not the fill).
     """
     rows, cols = frame.shape[:2]
     mask = np.zeros((rows, cols), np.uint8)
@@ -67,21 +103,25 @@ def fill_rects(frame: np.ndarray, rects: Rects) -> np.ndarray:
     blanked = mask.astype(bool)
     if not blanked.any():
         return blanked
-    n, labels = cv2.connectedComponents(mask, connectivity=8)
+    if tolerance is None:
+        tolerance = float(NOISE_LEVELS_8BIT) if frame.dtype == np.uint8 else 0.0
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     near = cv2.dilate(labels.astype(np.float32), np.ones((3, 3), np.uint8)).astype(np.int64)  # highest label nearby
     ring = ~blanked & (near > 0)
     ring_labels, ring_pixels = near[ring], frame[ring]
     order = np.argsort(ring_labels, kind="stable")
     ring_labels, ring_pixels = ring_labels[order], ring_pixels[order]
     bounds = np.searchsorted(ring_labels, np.arange(1, n + 1))
-    fills = np.empty((n,) + frame.shape[2:], dtype=frame.dtype)
     for k in range(1, n):
         pixels = ring_pixels[bounds[k - 1]:bounds[k]]
         if len(pixels) == 0:  # no ring of its own: the whole frame, or a ring counted for a neighbouring piece
             piece = cv2.dilate((labels == k).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & ~blanked
             pixels = frame[piece] if piece.any() else frame.reshape(-1, *frame.shape[2:])
-        fills[k] = lower_median(pixels)
-    frame[blanked] = fills[labels[blanked]]
+        fill = lower_median(pixels)
+        x, y, w, h, _ = stats[k]
+        sub = frame[y:y + h, x:x + w]
+        piece = labels[y:y + h, x:x + w] == k
+        rewrite_piece(sub, piece, pixels, fill, tolerance, seed=(int(y) * cols + int(x)) * 65_537 + int(w) * int(h))
     return blanked
 
 
