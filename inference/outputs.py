@@ -132,6 +132,49 @@ def ensure_writable(folder: Path, what: str) -> None:
         raise OutputError(f"the {what} folder {folder} is not writable: {e.strerror or e}") from e
 
 
+class Claims:
+    """Which input wrote each output path in THIS run, shared by every worker of the run: one small file per output
+    path under ``folder`` (the audit folder, on the file system every node shares), made with an atomic link, so
+    exactly one input holds a path. ``folder`` None: in memory (one process). WHY: two inputs with one SOP Instance
+    UID but different pixels must meet one rule under every engine (the second is quarantined); with a claim
+    per process, Ray actors each thought they were first and gave the second a new UID, or overwrote it."""
+
+    def __init__(self, folder: Path | None):
+        self.folder = folder
+        self.memory: dict[str, str] = {}
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, relpath: str) -> Path:
+        assert self.folder is not None
+        return self.folder / hashlib.sha256(relpath.encode()).hexdigest()[:40]
+
+    def claim(self, relpath: str, source: str) -> str:
+        """Claim ``relpath`` for ``source``; returns the source that holds it now (``source`` itself, or another)."""
+        if self.folder is None:
+            return self.memory.setdefault(relpath, source)
+        target = self._path(relpath)
+        temp = target.with_name(f"{target.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
+        temp.write_text(source, encoding="utf-8")
+        try:
+            os.link(temp, target)  # atomic, and fails when another worker holds the path
+            return source
+        except FileExistsError:
+            return target.read_text(encoding="utf-8")
+        finally:
+            temp.unlink(missing_ok=True)
+
+    def release(self, relpath: str, source: str) -> None:
+        """Give back a claim whose write failed (the file is done again later)."""
+        if self.folder is None:
+            if self.memory.get(relpath) == source:
+                del self.memory[relpath]
+            return
+        target = self._path(relpath)
+        if target.is_file() and target.read_text(encoding="utf-8") == source:
+            target.unlink(missing_ok=True)
+
+
 @dataclass
 class AuditTrail:
     """Append-only JSON lines, one record per input file, plus the run summaries.

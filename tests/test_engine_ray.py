@@ -112,6 +112,31 @@ def test_killing_a_worker_mid_run_loses_nothing_and_duplicates_nothing(ray_clust
     assert ref.returncode == 0 and tree_digest(out) == tree_digest(tmp_path / "ref")
 
 
+def test_two_inputs_with_one_uid_meet_the_local_rule_across_actors(ray_cluster, shared_dicom, tmp_path):
+    """Two inputs with one SOP Instance UID and different pixels, on two actors at once: one is written and the
+    other quarantined, as the local engine does (outputs.Claims, shared through the audit folder), never a new UID
+    or an overwrite; the run's claims are gone afterwards."""
+    src = tmp_path / "in"
+    src.mkdir()
+    for name, value in (("a.dcm", 0), ("b.dcm", 200)):
+        ds = pydicom.dcmread(shared_dicom / SAMPLES["CT"])
+        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = "1.2.826.0.1.3680043.8.498.77"
+        arr = ds.pixel_array.copy()
+        arr[:8, :8] = value                                               # different content, one UID
+        ds.PixelData = arr.tobytes()
+        ds.save_as(src / name, enforce_file_format=True)
+    for engine in (["--engine", "ray", "--ray-address", ray_cluster.address, "--workers", "2"], []):
+        out = tmp_path / ("ray" if engine else "local")
+        run = _run(str(src), str(out), *engine)
+        assert run.returncode == 3, run.stderr[-3000:]
+        records = _trail(out.with_name(out.name + ".audit"))
+        assert sorted(r["status"] for r in records) == ["quarantined", "written"], records
+        assert [r["reason"] for r in records if r["status"] == "quarantined"] == \
+            ["same SOP Instance UID as another input file of this run but different content"]
+        assert len(list(out.rglob("*.dcm"))) == 1
+        assert not (out.with_name(out.name + ".audit") / "claims").exists()
+
+
 def test_a_1000_entry_manifest_is_streamed_with_bounded_tasks_in_flight(ray_cluster, shared_dicom, tmp_path):
     import ray
     from inference.context import RunOptions

@@ -116,3 +116,19 @@ def test_run_from_a_manifest_skips_what_it_cannot_read_and_refuses_a_manifest_wi
     assert main([str(src), str(tmp_path / "out2"), "--manifest", str(bad), "--quiet"]) == EXIT_USAGE
     with pytest.raises(SystemExit):
         main([str(src / "SR" / "0000.dcm"), str(tmp_path / "out3"), "--manifest", str(manifest)])
+
+
+def test_output_claims_are_shared_through_the_folder(tmp_path):
+    """outputs.Claims: two workers (two instances on one folder, as two Ray actors on one shared file system) can
+    never both hold one output path; a released claim can be taken again; in memory it behaves the same."""
+    from inference.outputs import Claims
+
+    for a, b in ((Claims(tmp_path / "c"), Claims(tmp_path / "c")), (shared := Claims(None), shared)):
+        assert a.claim("P/ST/SE/x.dcm", "one.dcm") == "one.dcm"
+        assert b.claim("P/ST/SE/x.dcm", "two.dcm") == "one.dcm"          # held by the first
+        assert a.claim("P/ST/SE/x.dcm", "one.dcm") == "one.dcm"          # a retry of the holder is no clash
+        b.release("P/ST/SE/x.dcm", "two.dcm")                            # not its claim: nothing happens
+        assert b.claim("P/ST/SE/x.dcm", "two.dcm") == "one.dcm"
+        a.release("P/ST/SE/x.dcm", "one.dcm")
+        assert b.claim("P/ST/SE/x.dcm", "two.dcm") == "two.dcm"
+    assert not list((tmp_path / "c").glob("*.tmp"))

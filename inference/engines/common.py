@@ -14,7 +14,7 @@ import sys
 
 from ..discover import Candidate, candidate, open_regular
 from ..keys import Keyring
-from ..outputs import AuditTrail, OutputError, Quarantine, write_atomic
+from ..outputs import AuditTrail, Claims, OutputError, Quarantine, write_atomic
 from ..pipeline import Context, Quarantined, process_file
 from ..sources import Entry
 
@@ -32,6 +32,7 @@ class Job:
     key: bytes
     fingerprint: str
     force: bool = False
+    run_id: str = ""  # one per run: names the run's shared output claims (outputs.Claims) under the audit folder
     file_timeout: float | None = None  # seconds one file may take in a local worker (None: no limit)
     fp_by_source: dict[str, str] = field(default_factory=dict)  # reviewed files: their fingerprint includes the review
     reviews: dict[str, Any] = field(default_factory=dict)  # review station decisions by source (local engine)
@@ -92,17 +93,22 @@ def quiet_libraries() -> None:
     warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 
+def claims_dir(job: Job) -> Path:
+    """Where the workers of one run share their output claims (removed when the run ends)."""
+    return job.audit_dir / "claims" / (job.run_id or "run")
+
+
 class Runner:
     """Writes what process_file returns: outputs atomically, the trail, the quarantine, the counts."""
 
     def __init__(self, output: Path, trail: AuditTrail, quarantine: Quarantine, fp: str,
                  redo: Callable[[Path, str, str], FileResult] | None = None,
-                 fp_by_source: dict[str, str] | None = None):
+                 fp_by_source: dict[str, str] | None = None, claims: Claims | None = None):
         self.output, self.trail, self.quarantine, self.fp = output, trail, quarantine, fp
         self.fp_by_source = fp_by_source or {}  # reviewed files: the fingerprint includes their review
         self.counts: Counter[str] = Counter()
         self.reasons: Counter[str] = Counter()
-        self.claimed: dict[str, str] = {}  # output relpath -> source that wrote it in this run
+        self.claims = claims or Claims(None)  # output relpath -> the input that holds it in this run
         self.owners = trail.output_owners()  # output relpath -> digest of the input that wrote it (earlier runs)
         self.redo = redo  # process a file again as a new version (its own SOP Instance UID)
         self.catalog_rows: list[dict] = []
@@ -125,6 +131,20 @@ class Runner:
     def already_done(self, source: str) -> None:
         self.counts["already done"] += 1
 
+    def _clash(self, r: FileResult) -> bool:
+        """Claims r's output paths; True when another input of this run holds one of them and its output there
+        is not byte-equal (or not written yet). A clash releases the paths r claimed itself."""
+        held = [o for o in r.outputs if self.claims.claim(o.relpath, r.source) != r.source]
+        target_differs = any(not (self.output / o.relpath).is_file() or (self.output / o.relpath).read_bytes() != o.data
+                             for o in held)
+        if target_differs:
+            self._release(r)
+        return target_differs
+
+    def _release(self, r: FileResult) -> None:
+        for o in r.outputs:
+            self.claims.release(o.relpath, r.source)
+
     def _taken(self, r: FileResult, digest: str) -> bool:
         """An output of an earlier run stands where r would write, made from other content: never overwrite it
         (the same input under another profile, key or model is an update, not a clash)."""
@@ -138,16 +158,16 @@ class Runner:
         return False
 
     def accept(self, r: FileResult, path: Path, digest: str) -> None:
-        if r.status == "written":
-            clash = [o for o in r.outputs if self.claimed.get(o.relpath, r.source) != r.source]
-            if any((self.output / o.relpath).read_bytes() != o.data for o in clash):
-                r.status, r.reason = "quarantined", ("same SOP Instance UID as another input file of this run "
-                                                     "but different content")
-                r.outputs = []
+        if r.status == "written" and self._clash(r):
+            r.status, r.reason = "quarantined", ("same SOP Instance UID as another input file of this run "
+                                                 "but different content")
+            r.outputs = []
         if r.status == "written" and self._taken(r, digest):
             # a later version of an instance released before (a re-sent, corrected image): its own output UID
+            self._release(r)
             r = self.redo(path, r.source, digest) if self.redo else r
-            if r.status == "written" and (self.redo is None or self._taken(r, digest)):
+            if r.status == "written" and (self.redo is None or self._clash(r) or self._taken(r, digest)):
+                self._release(r)
                 r.status, r.outputs = "quarantined", []
                 r.reason = "same SOP Instance UID as an earlier run's output but different content: not overwritten"
         if r.status == "written":
@@ -179,13 +199,13 @@ class Runner:
                 write_atomic(target, o.data)
                 if not existed:
                     created.append(target)
-                self.claimed[o.relpath] = r.source
                 self.owners[o.relpath] = digest
                 if o.kind == "dicom":
                     self.written_dicom.append(o.relpath)
         except OutputError:
             for target in created:
                 target.unlink(missing_ok=True)
+            self._release(r)
             raise
 
 
@@ -205,7 +225,7 @@ class FileWorker:
         trail = AuditTrail(job.audit_dir, shard=shard)
         self.done = {} if job.force else trail.done_by_content()  # every shard: a restarted worker sees all
         self.runner = Runner(job.output, trail, Quarantine(job.quarantine_dir), job.fingerprint, redo=self._redo,
-                             fp_by_source=job.fp_by_source)
+                             fp_by_source=job.fp_by_source, claims=Claims(claims_dir(job)))
 
     def _redo(self, path: Path, source: str, digest: str) -> FileResult:
         return process_file(path, source, self.ctx, version=digest)

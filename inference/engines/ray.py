@@ -10,6 +10,7 @@ Needs a file system shared by the driver and every node for INPUT, OUTPUT and th
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import time
 from collections import Counter
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from ..outputs import remove_stale_temps
 from ..sources import count_entries, entries
-from .common import FileWorker, Job, Tally
+from .common import FileWorker, Job, Tally, claims_dir
 
 ACTOR_RESTARTS = 4      # a worker killed (node lost, OOM) comes back this many times
 TASK_RETRIES = 4        # and the files it held are retried on it
@@ -55,11 +56,22 @@ class RayEngine:
     def _run(self, ray, job: Job, progress) -> Tally:
         from dataclasses import replace
         # providers stay None (CUDA when the actor sees a GPU): Ray hides GPUs from actors that asked for none
-        job = replace(job, options=replace(job.options, detector_threads=max(1, int(self.cpus))))
+        job = replace(job, options=replace(job.options, detector_threads=max(1, int(self.cpus))),
+                      run_id=job.run_id or f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{os.urandom(4).hex()}")
+        try:
+            return self._run_actors(ray, job, progress)
+        finally:  # the run's output claims end with the run
+            shutil.rmtree(claims_dir(job), ignore_errors=True)
+            try:
+                claims_dir(job).parent.rmdir()  # only when no other run's claims are there
+            except OSError:
+                pass
+
+    def _run_actors(self, ray, job: Job, progress) -> Tally:
         actor_cls = ray.remote(FileWorker).options(
             num_cpus=self.cpus, num_gpus=self.gpus, max_restarts=ACTOR_RESTARTS, max_task_retries=TASK_RETRIES)
         actors = [actor_cls.remote(job, f"ray{i:03d}") for i in range(self.actors)]
-        ray.get([a.ping.remote() for a in actors])  # every actor up (model loaded lazily on its first image)
+        ray.get([a.ping.remote() for a in actors])  # every actor up, its detector session made
 
         tally = Tally()
         total = count_entries(job.source, job.manifest, job.excluded)

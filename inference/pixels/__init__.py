@@ -32,7 +32,7 @@ from inference.pixels.encode import (
     plan_output,
 )
 from inference.pixels.errors import PixelError
-from inference.pixels.redact import fill_outside, fill_rects, to_rects
+from inference.pixels.redact import fill_outside, fill_rects, noise_tolerance, to_rects
 from inference.pixels.regions import keep_mask
 from inference.pixels.tracking import frame_hash, plan_rects, plan_static_pixels
 from inference.pixels.view import ViewParams, fix_window, to_view, view_params
@@ -229,12 +229,14 @@ def redact_dataset(ds: Dataset, detector: Detector, options: PixelOptions | None
             and not any(len(r) for r in planned)):
         raise PixelError("BurnedInAnnotation is YES but no text was detected: uncertain, not released")
 
+    # the noise rule's inputs (redact.noise_tolerance): stored depth, and the header's window in stored units
+    window = params.window[1] / abs(params.slope or 1.0) if params.window else None
     writer = FrameWriter(ds, plan)
     frames = cache if cache is not None else iter_frames(ds)
     for index, frame in enumerate(frames):
         if blank_outside is not None:
             fill_outside(frame, blank_outside)
-        fill_rects(frame, planned[index], tolerance=0.0 if photometric == "PALETTE COLOR" else None)
+        fill_rects(frame, planned[index], noise_tolerance(frame, params.bits_stored, photometric, window))
         writer.add(frame)
         if cache is not None:
             cache[index] = None  # release as we go

@@ -9,10 +9,11 @@ the device itself stored. Areas outside ultrasound regions are filled with the m
 whole area (the screen background, normally black).
 
 Noise rule: inside a piece, only the pixels that stand out from that background are rewritten. A pixel stands out
-when some channel differs from the fill by more than NOISE_LEVELS_8BIT (of 255; invisible on any display). Only
-8-bit frames (the screens of ultrasound, endoscopy, captures) use it: deeper data is windowed narrowly (CT: 5 levels
-of 4096 can be a visible 1 % of a soft-tissue window) and palette indices have no distances, so there every pixel
-that is not the fill stands out. Those pixels, grown by GROW px
+when some channel differs from the fill by more than noise_tolerance(): NOISE_LEVELS_8BIT of 255, scaled down
+for a frame that uses less of the range (invisible on any display). Only 8-bit stored data (the screens of
+ultrasound, endoscopy, captures) uses it: deeper data is windowed narrowly (CT: 5 levels of 4096 can be a visible
+1 % of a soft-tissue window), 1-bit data (segmentations) has only two values, and palette indices have no
+distances, so there every pixel that is not the fill stands out. Those pixels, grown by GROW px
 (anti-aliasing), take values drawn from the ring's own quiet pixels (the background noise), so the rewritten
 strokes carry the same noise as what surrounds them and no letter shape is left as a flat silhouette; the draw is
 seeded by the piece's place, so a re-run writes the same bytes. A piece that mostly stands out (text on tissue)
@@ -86,7 +87,23 @@ def rewrite_piece(sub: np.ndarray, piece: np.ndarray, ring: np.ndarray, fill: np
     sub[grown] = quiet[pick]
 
 
-def fill_rects(frame: np.ndarray, rects: Rects, tolerance: float | None = None) -> np.ndarray:
+def noise_tolerance(frame: np.ndarray, bits_stored: int, photometric: str,
+                    window_width: float | None = None) -> float:
+    """The noise rule's tolerance for one frame in stored units: 0 unless the data is 8-bit stored (not a
+    palette); then NOISE_LEVELS_8BIT x the share of 0..255 that a viewer spreads over the screen: all of it for
+    colour (shown as stored); for grey data the frame's own span (viewers stretch min..max) or the header's VOI
+    window when narrower. WHY: a dim or narrowly windowed grey frame makes 5 levels visible, so it gets less."""
+    if bits_stored != 8 or photometric == "PALETTE COLOR" or frame.dtype != np.uint8 or frame.size == 0:
+        return 0.0
+    if not photometric.startswith("MONOCHROME"):
+        return float(NOISE_LEVELS_8BIT)
+    shown = float(np.ptp(frame))
+    if window_width is not None and window_width > 0:
+        shown = min(shown, float(window_width))
+    return NOISE_LEVELS_8BIT * shown / 255.0
+
+
+def fill_rects(frame: np.ndarray, rects: Rects, tolerance: float = 0.0) -> np.ndarray:
     """Blank the union of rects in place; returns the blanked mask (rows x cols bool): the area decided as text.
 
     Each connected piece of the union (8-connected) is filled with the per-channel lower median of the one-pixel
@@ -94,7 +111,7 @@ def fill_rects(frame: np.ndarray, rects: Rects, tolerance: float | None = None) 
     own border. WHY per piece, not per rect: line completion yields hundreds of overlapping boxes per frame, and one
     median per box cost more than detecting; a piece has one background either way. Within a piece only what
     stands out from that background is rewritten (module docstring, noise rule); ``tolerance`` is that noise
-    level in stored units (None: NOISE_LEVELS_8BIT for uint8 frames, else 0; 0: every pixel that is not the fill).
+    level in stored units (noise_tolerance(); 0, the default: every pixel that is not the fill).
     """
     rows, cols = frame.shape[:2]
     mask = np.zeros((rows, cols), np.uint8)
@@ -103,8 +120,6 @@ def fill_rects(frame: np.ndarray, rects: Rects, tolerance: float | None = None) 
     blanked = mask.astype(bool)
     if not blanked.any():
         return blanked
-    if tolerance is None:
-        tolerance = float(NOISE_LEVELS_8BIT) if frame.dtype == np.uint8 else 0.0
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     near = cv2.dilate(labels.astype(np.float32), np.ones((3, 3), np.uint8)).astype(np.int64)  # highest label nearby
     ring = ~blanked & (near > 0)
