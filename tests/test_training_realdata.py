@@ -34,6 +34,9 @@ def test_dev_sources_never_reach_training():
     for p in clean_samples(()):
         rel = p.relative_to(ROOT.parent / "shared" / "data" / "dicom")
         assert not is_dev_source(rel.parts[0]), p
+    bright = background_frames("train", ("CR", "DX", "MG", "XA", "RF"))   # a hard block's modality filter
+    mods = {f.path: f.modality for f in real_frames("train", has_text=False)}
+    assert bright and set(bright) < train_bg and {mods[p] for p in bright} <= {"CR", "DX", "MG", "XA", "RF"}
 
 
 def test_real_background_is_deterministic_and_sized():

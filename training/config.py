@@ -25,6 +25,7 @@ class HardSet:
     fonts: list[str] = field(default_factory=list)  # font id/family globs to draw from ([]: every training font)
     frame_mix: float = 0.0  # share drawn over another training family's kind of frame (synth --frame-mix)
     real_frames: float = 0.0  # share drawn over a real text-free frame of the training split (synth --real-frames)
+    modalities: list[str] = field(default_factory=list)  # those real frames only of these modalities ([]: all)
 
 
 @dataclass(frozen=True)

@@ -45,26 +45,34 @@ def hard_cmd(sp: SynthParams, h: HardSet, start: int, out: Path) -> list[str]:
     cmd += ["--start", str(start), "--low-contrast", str(h.low_contrast), "--documents-every", "0"]
     cmd += ["--thin", str(h.thin)] if h.thin is not None else []
     cmd += ["--frame-mix", str(h.frame_mix)] if h.frame_mix else []
-    cmd += ["--real-frames", str(h.real_frames), "--backgrounds", str(BACKGROUNDS)] if h.real_frames else []
+    cmd += ["--real-frames", str(h.real_frames), "--backgrounds", str(backgrounds_file(h.modalities))] \
+        if h.real_frames else []
     return cmd + (["--fonts", *h.fonts] if h.fonts else [])
 
 
 BACKGROUNDS = ROOT / "data" / "real" / "backgrounds.txt"  # text-free real frames of the TRAINING split
 
 
-def write_backgrounds(path: Path = BACKGROUNDS) -> int:
-    """List the training split's text-free real frames for synth --backgrounds; returns how many."""
+def backgrounds_file(modalities: list[str] | tuple[str, ...] = ()) -> Path:
+    """The background list of a block: every training frame, or those of some modalities only."""
+    return BACKGROUNDS if not modalities else BACKGROUNDS.with_name(f"backgrounds-{'-'.join(modalities)}.txt")
+
+
+def write_backgrounds(path: Path = BACKGROUNDS, modalities: list[str] | tuple[str, ...] = ()) -> int:
+    """List the training split's text-free real frames (of ``modalities`` when given) for synth --backgrounds;
+    returns how many."""
     from training.realdata import background_frames  # noqa: PLC0415
 
-    frames = background_frames("train")
+    frames = background_frames("train", tuple(modalities))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(f"{p}\n" for p in frames))
     return len(frames)
 
 
 def make_sets(sp: SynthParams) -> None:
-    if any(h.real_frames for h in sp.hard):
-        print(f"real backgrounds: {write_backgrounds()} frames -> {BACKGROUNDS}", flush=True)
+    for mods in {tuple(h.modalities) for h in sp.hard if h.real_frames}:
+        path = backgrounds_file(mods)
+        print(f"real backgrounds: {write_backgrounds(path, mods)} frames -> {path}", flush=True)
     for heldout, d in ((False, sp.train_dir), (True, sp.heldout_dir)):
         out = ROOT / d
         if out.exists():

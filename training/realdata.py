@@ -220,9 +220,10 @@ def build_negatives(out: Path, tile: int, model: Path, mined: int = 3, random_ti
     return counts
 
 
-def background_frames(split: str = "train") -> tuple[Path, ...]:
-    """Text-free real frames of one split, sorted: backgrounds for synthetic text (synth --real-frames)."""
-    return tuple(sorted(f.path for f in real_frames(split, has_text=False)))
+def background_frames(split: str = "train", modalities: tuple[str, ...] = ()) -> tuple[Path, ...]:
+    """Text-free real frames of one split (of ``modalities`` when given), sorted: backgrounds for synthetic text
+    (synth --real-frames)."""
+    return tuple(sorted(f.path for f in real_frames(split, has_text=False) if not modalities or f.modality in modalities))
 
 
 def main(argv: list[str] | None = None) -> None:
