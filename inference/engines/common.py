@@ -134,9 +134,9 @@ class Runner:
     def _clash(self, r: FileResult) -> bool:
         """Claims r's output paths; True when another input of this run holds one of them and its output there
         is not byte-equal (or not written yet). A clash releases the paths r claimed itself."""
-        held = [o for o in r.outputs if self.claims.claim(o.relpath, r.source) != r.source]
-        target_differs = any(not (self.output / o.relpath).is_file() or (self.output / o.relpath).read_bytes() != o.data
-                             for o in held)
+        held = [self.output / o.relpath for o in r.outputs if self.claims.claim(o.relpath, r.source) != r.source]
+        data = {self.output / o.relpath: o.data for o in r.outputs}
+        target_differs = any(not t.is_file() or t.read_bytes() != data[t] for t in held)
         if target_differs:
             self._release(r)
         return target_differs

@@ -69,17 +69,21 @@ def lower_median(pixels: np.ndarray) -> np.ndarray:
     return ordered[(len(ordered) - 1) // 2]
 
 
+def deviation(pixels: np.ndarray, fill: np.ndarray, channel_axis: int) -> np.ndarray:
+    """Largest per-channel distance of each pixel from ``fill`` (grey pixels: the distance itself)."""
+    dev = np.abs(pixels.astype(np.float64) - fill.astype(np.float64))
+    return dev.max(axis=channel_axis) if dev.ndim > channel_axis else dev
+
+
 def rewrite_piece(sub: np.ndarray, piece: np.ndarray, ring: np.ndarray, fill: np.ndarray, tol: float,
                   seed: int) -> None:
     """Blank one piece in place (``sub``: the piece's bounding box of the frame; ``piece``: its mask there; ``ring``:
     its ring pixels), by the noise rule of the module docstring."""
-    dev = np.abs(sub.astype(np.float64) - fill.astype(np.float64))
-    strong = piece & ((dev.max(axis=2) if dev.ndim == 3 else dev) > tol)
+    strong = piece & (deviation(sub, fill, 2) > tol)
     if not strong.any():
         return
     grown = cv2.dilate(strong.astype(np.uint8), np.ones((2 * GROW + 1, 2 * GROW + 1), np.uint8)).astype(bool) & piece
-    ring_dev = np.abs(ring.astype(np.float64) - fill.astype(np.float64))
-    quiet = ring[(ring_dev.max(axis=1) if ring_dev.ndim == 2 else ring_dev) <= tol]
+    quiet = ring[deviation(ring, fill, 1) <= tol]
     if grown.sum() > MOSTLY * piece.sum() or len(quiet) == 0:
         sub[piece] = fill
         return
