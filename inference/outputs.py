@@ -149,29 +149,33 @@ class Claims:
         assert self.folder is not None
         return self.folder / hashlib.sha256(relpath.encode()).hexdigest()[:40]
 
-    def claim(self, relpath: str, source: str) -> str:
-        """Claim ``relpath`` for ``source``; returns the source that holds it now (``source`` itself, or another)."""
+    def claim(self, relpath: str, source: str, content: str) -> tuple[str, str]:
+        """Claim ``relpath`` for ``source`` whose output there has digest ``content``; returns the (source,
+        content) that holds it now: ours, or another input's. WHY the digest: the holder may not have written
+        its file yet, so byte-equal duplicates are told apart from clashes by the claim, not by the target."""
+        mine = (source, content)
         if self.folder is None:
-            return self.memory.setdefault(relpath, source)
+            return self.memory.setdefault(relpath, mine)
         target = self._path(relpath)
         temp = target.with_name(f"{target.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
-        temp.write_text(source, encoding="utf-8")
+        temp.write_text(f"{content}\n{source}", encoding="utf-8")
         try:
             os.link(temp, target)  # atomic, and fails when another worker holds the path
-            return source
+            return mine
         except FileExistsError:
-            return target.read_text(encoding="utf-8")
+            held, _, holder = target.read_text(encoding="utf-8").partition("\n")
+            return holder, held
         finally:
             temp.unlink(missing_ok=True)
 
     def release(self, relpath: str, source: str) -> None:
         """Give back a claim whose write failed (the file is done again later)."""
         if self.folder is None:
-            if self.memory.get(relpath) == source:
+            if self.memory.get(relpath, ("",))[0] == source:
                 del self.memory[relpath]
             return
         target = self._path(relpath)
-        if target.is_file() and target.read_text(encoding="utf-8") == source:
+        if target.is_file() and target.read_text(encoding="utf-8").partition("\n")[2] == source:
             target.unlink(missing_ok=True)
 
 

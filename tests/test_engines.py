@@ -124,11 +124,35 @@ def test_output_claims_are_shared_through_the_folder(tmp_path):
     from inference.outputs import Claims
 
     for a, b in ((Claims(tmp_path / "c"), Claims(tmp_path / "c")), (shared := Claims(None), shared)):
-        assert a.claim("P/ST/SE/x.dcm", "one.dcm") == "one.dcm"
-        assert b.claim("P/ST/SE/x.dcm", "two.dcm") == "one.dcm"          # held by the first
-        assert a.claim("P/ST/SE/x.dcm", "one.dcm") == "one.dcm"          # a retry of the holder is no clash
-        b.release("P/ST/SE/x.dcm", "two.dcm")                            # not its claim: nothing happens
-        assert b.claim("P/ST/SE/x.dcm", "two.dcm") == "one.dcm"
+        one, two = ("one.dcm", "d1"), ("two.dcm", "d2")
+        assert a.claim("P/ST/SE/x.dcm", *one) == one
+        assert b.claim("P/ST/SE/x.dcm", *two) == one                    # held by the first, with its digest
+        assert a.claim("P/ST/SE/x.dcm", *one) == one                    # a retry of the holder is no clash
+        b.release("P/ST/SE/x.dcm", "two.dcm")                           # not its claim: nothing happens
+        assert b.claim("P/ST/SE/x.dcm", *two) == one
         a.release("P/ST/SE/x.dcm", "one.dcm")
-        assert b.claim("P/ST/SE/x.dcm", "two.dcm") == "two.dcm"
+        assert b.claim("P/ST/SE/x.dcm", *two) == two
     assert not list((tmp_path / "c").glob("*.tmp"))
+
+
+def test_a_byte_equal_duplicate_is_no_clash_before_its_twin_is_written(tmp_path):
+    """Two actors of one run hold twins (same SOP Instance UID, same bytes): the second must not be quarantined
+    because the first has claimed the path but not written the file yet (CI saw 1 of 1,000 twins quarantined);
+    other bytes under the same path stay a clash."""
+    from inference.context import FileResult, OutputFile
+    from inference.engines.common import Runner
+    from inference.outputs import AuditTrail, Claims, Quarantine
+
+    out, audit = tmp_path / "out", tmp_path / "audit"
+    out.mkdir()
+    audit.mkdir()
+    runners = [Runner(out, AuditTrail(audit, shard=s), Quarantine(tmp_path / "q"), "fp", claims=Claims(audit / "c"))
+               for s in ("a", "b")]
+
+    def result(source, data):
+        return FileResult(source=source, status="written", outputs=[OutputFile("P/x.dcm", data, "dicom")])
+
+    assert not runners[0]._clash(result("one.dcm", b"same"))
+    assert not (out / "P" / "x.dcm").exists()                      # claimed, not written yet
+    assert not runners[1]._clash(result("twin.dcm", b"same"))
+    assert runners[1]._clash(result("other.dcm", b"different"))

@@ -132,14 +132,16 @@ class Runner:
         self.counts["already done"] += 1
 
     def _clash(self, r: FileResult) -> bool:
-        """Claims r's output paths; True when another input of this run holds one of them and its output there
-        is not byte-equal (or not written yet). A clash releases the paths r claimed itself."""
-        held = [self.output / o.relpath for o in r.outputs if self.claims.claim(o.relpath, r.source) != r.source]
-        data = {self.output / o.relpath: o.data for o in r.outputs}
-        target_differs = any(not t.is_file() or t.read_bytes() != data[t] for t in held)
-        if target_differs:
+        """Claims r's output paths; True when another input of this run holds one of them with other bytes
+        (byte-equal duplicates are no clash, written or not yet). A clash releases the paths r claimed itself."""
+        differs = False
+        for o in r.outputs:
+            content = hashlib.sha256(o.data).hexdigest()
+            holder, held = self.claims.claim(o.relpath, r.source, content)
+            differs |= holder != r.source and held != content
+        if differs:
             self._release(r)
-        return target_differs
+        return differs
 
     def _release(self, r: FileResult) -> None:
         for o in r.outputs:
