@@ -175,6 +175,8 @@ def score_pipeline(labelled: dict, free: dict, inp: Path, released: dict,
         before = first_frames(inp / name)[0]
         one.add_free_frame(changed_mask(before, first_frames(released[name])[0]) if name in released
                            else np.ones(before.shape[:2], bool))
+        if per_file is not None:
+            per_file[f"free:{name}"] = {**one.summary(), "shape": list(before.shape[:2])}
         t[mod].add(one)
         t["all"].add(one)
     return t
@@ -268,11 +270,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, default=None, help="results file (default benchmarks/results/real_pixels_<split>.txt)")
     ap.add_argument("--files", default="", help="only the labelled files whose path contains one of these (a,b,c)")
     ap.add_argument("--per-file", action="store_true", help="also a line per labelled file")
+    ap.add_argument("--keep", type=Path, default=None, help="keep the inputs and outputs in this folder (to look at)")
     a = ap.parse_args(argv)
     warnings.simplefilter("ignore")
     out_txt = a.out or ROOT / "benchmarks" / "results" / f"real_pixels_{a.split}.txt"
     with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
+        work = Path(tmp) if a.keep is None else a.keep
+        if a.keep is not None:
+            shutil.rmtree(a.keep, ignore_errors=True)
+            a.keep.mkdir(parents=True)
         labelled, free = build_inputs(a.split, a.free_limit, work, [f for f in a.files.split(",") if f])
         model = model_variant(a.model, a.settings, work)
         t0 = time.perf_counter()
@@ -288,7 +294,11 @@ def main(argv: list[str] | None = None) -> None:
                            f"{len(labelled) + len(free) - len(released)} not released; {secs:.0f} s)",
                            score_pipeline(labelled, free, work / "in", released, per_file))
         if a.per_file:
-            lines += ["  per labelled file:"] + ["    " + summary_line(n[:28], s) for n, s in sorted(per_file.items())]
+            files = {n: s for n, s in per_file.items() if not n.startswith("free:")}
+            worst = sorted(((s["textfree_changed"]["max"] or 0.0, n, s["shape"]) for n, s in per_file.items()
+                            if n.startswith("free:")), reverse=True)[:12]
+            lines += ["  per labelled file:"] + ["    " + summary_line(n[:28], s) for n, s in sorted(files.items())]
+            lines += ["  text-free frames changed most:"] + [f"    {v:7.2%}  {n[5:]}  {h}x{w}" for v, n, (h, w) in worst]
         result = {"medanon": js, "medanon_files": per_file}
         if a.sheet:
             contact_sheet(labelled, released, a.sheet)

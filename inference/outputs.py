@@ -141,7 +141,7 @@ class Claims:
 
     def __init__(self, folder: Path | None):
         self.folder = folder
-        self.memory: dict[str, str] = {}
+        self.memory: dict[str, tuple[str, str]] = {}  # relpath -> (source, output digest)
         if folder is not None:
             folder.mkdir(parents=True, exist_ok=True)
 

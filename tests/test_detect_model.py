@@ -113,3 +113,32 @@ def test_same_boxes_as_ultralytics(detector, synth_images):
             assert iou[k] >= 0.85 and abs(ours[k, 4] - box[4]) <= 0.01
         compared += len(theirs)
     assert compared > 0
+
+
+def test_a_tiny_frame_is_looked_at_enlarged_and_its_noise_is_no_text(detector):
+    """Detector.detect enlarges frames with both sides below small_side (the committed sidecar: 160 px, 3x): a real
+    72 px MR matrix (dev split, text-free) whose noise the model took for 81 % text at its own size is left alone;
+    a 96 x 256 strip with a name line is no tiny frame (looked at as it is, its line blanked)."""
+    from conftest import SHARED
+    from inference.detect.detector import small_frame_scale
+    from training.realdata import load_frame
+
+    s = detector.settings
+    assert (s.small_side, s.small_upscale) == (160, 3.0)
+    assert small_frame_scale(72, 72, 160, 3.0) == 3.0
+    assert small_frame_scale(96, 256, 160, 3.0) == small_frame_scale(72, 72, 0, 3.0) == 1.0
+
+    def blanked(boxes, shape):
+        m = np.zeros(shape[:2], bool)
+        for x0, y0, x1, y1 in np.asarray(boxes)[:, :4]:
+            m[int(y0):int(np.ceil(y1)), int(x0):int(np.ceil(x1))] = True
+        return m
+
+    mr = load_frame(SHARED / "data" / "real" / "frames" / "MR" / "dcm-qa-xa30i_7.png")
+    assert mr.shape == (72, 72)
+    assert blanked(detector._detect(mr, None), mr.shape).mean() > 0.5      # at its own size: "text" everywhere
+    assert blanked(detector.detect(mr), mr.shape).mean() < 0.03
+    strip = np.zeros((96, 256), np.uint8)
+    cv2.putText(strip, "PETRAUSKIENE ONA", (8, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.6, 255, 1, cv2.LINE_AA)
+    ink = strip > 0
+    assert blanked(detector.detect(strip), strip.shape)[ink].mean() > 0.97

@@ -105,6 +105,8 @@ class DetectParams:
     second_look: dict | None = None  # inference/detect/second_look.py SecondLookSettings fields; None = off
     prior_conf: float | None = None  # where text is expected (ultrasound area outside the regions): this counts as conf
     max_thickness: float | None = None  # boxes thicker than this x the short side (min 16 px) are dropped
+    small_side: int = 0  # frames with both sides below this are looked at enlarged (0: never) ...
+    small_upscale: float = 1.0  # ... by this factor (inference/detect/detector.py Detector.detect)
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,8 @@ def export(params: Params, weights: Path | None = None) -> Path:
                   "output Nx(4+nc)xA [cx,cy,w,h,scores] in tile px",
         "classes": ["text"],
         "settings": {k: getattr(params.detect, k) for k in ("tile", "overlap", "conf", "conf_grow", "bridge", "iou", "margin_rel", "margin_along", "margin_min", "scales",
-                                                         "second_look", "prior_conf", "max_thickness")}
+                                                         "second_look", "prior_conf", "max_thickness", "small_side",
+                                                         "small_upscale")}
                     | {"batch": params.export.batch},
         "sha256": sha256_file(onnx),
         "exported": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

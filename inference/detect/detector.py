@@ -42,6 +42,8 @@ class DetectorSettings:
     prior_conf: float | None = None  # where the caller expects text (prior mask), a box this strong counts as conf
     max_thickness: float | None = None  # boxes thicker than this share of the image's short side are not text lines
     batch: int = 1  # tiles per session.run (one scale pass of one image); > 1 needs a dynamic batch dimension
+    small_side: int = 0  # frames with both sides below this many px are looked at enlarged (0: never) ...
+    small_upscale: float = 1.0  # ... by this factor (bicubic); see Detector.detect
 
     @classmethod
     def from_sidecar(cls, data: dict) -> DetectorSettings:
@@ -201,10 +203,37 @@ class TextDetector:
         """(N, 5) float32 [x0, y0, x1, y1, score] in image pixels, grown by the safety margin: the selected
         first-pass boxes, then the second look's continuations of their lines. ``prior`` (bool HxW): where text is
         expected (an ultrasound device's area outside its calibrated regions); boxes centred there are boosted
-        (boost_prior) so weaker ones are blanked too."""
+        (boost_prior) so weaker ones are blanked too.
+
+        A frame with both sides below settings.small_side (a 64 px MR matrix, a thumbnail) is looked at enlarged by
+        settings.small_upscale, the boxes mapped back. WHY: at its own size the noise of a tiny frame looks like
+        rows of small glyphs to the model (two thirds of a 72 px MR frame blanked); enlarged 3x it does not, and
+        small text on such frames was found as often (benchmarks/tiny_frames.py, models/MODEL_CARD.md)."""
+        k = small_frame_scale(image.shape[0], image.shape[1], self.settings.small_side, self.settings.small_upscale)
+        if k == 1.0:
+            return self._detect(image, prior)
+        h, w = image.shape[:2]
+        size = (round(w * k), round(h * k))
+        big = cv2.resize(image, size, interpolation=cv2.INTER_CUBIC)
+        big_prior = None if prior is None else cv2.resize(prior.astype(np.uint8), size,
+                                                         interpolation=cv2.INTER_NEAREST).astype(bool)
+        boxes = self._detect(big, big_prior).copy()
+        boxes[:, :4] /= k
+        boxes[:, [0, 2]] = np.clip(boxes[:, [0, 2]], 0, w)
+        boxes[:, [1, 3]] = np.clip(boxes[:, [1, 3]], 0, h)
+        return boxes
+
+    def _detect(self, image: np.ndarray, prior: np.ndarray | None) -> np.ndarray:
         h, w = image.shape[:2]
         raw = boost_prior(self.detect_raw(image), prior, self.settings.conf, self.settings.prior_conf)
         return np.concatenate([self.select(raw, h, w)[:, :5], self.look_again(image, raw)]).astype(np.float32)
+
+
+def small_frame_scale(height: int, width: int, small_side: int, upscale: float) -> float:
+    """The factor a frame is enlarged by before detection: ``upscale`` when both its sides are below
+    ``small_side``, else 1. WHY both: a 96 x 256 strip with a normal name line is no tiny frame; enlarged, its
+    line spans tiles and was partly missed (tests/test_fail_closed_release.py)."""
+    return float(upscale) if small_side > 0 and upscale > 1.0 and max(height, width) < small_side else 1.0
 
 
 def drop_thick(raw: np.ndarray, height: int, width: int, max_thickness: float | None) -> np.ndarray:

@@ -8,17 +8,30 @@ value range (signed CT, MONOCHROME1, 12-bit, palette indices, YBR), and the valu
 the device itself stored. Areas outside ultrasound regions are filled with the median of that
 whole area (the screen background, normally black).
 
-Noise rule: inside a piece, only the pixels that stand out from that background are rewritten. A pixel stands out
-when some channel differs from the fill by more than noise_tolerance(): NOISE_LEVELS_8BIT of 255, scaled down
-for a frame that uses less of the range (invisible on any display). Only 8-bit stored data (the screens of
+Noise rule: inside a piece, only the pixels that stand out from their background are rewritten. A pixel stands out
+when some channel differs from that background by more than noise_tolerance(): NOISE_LEVELS_8BIT of 255, scaled
+down for a frame that uses less of the range (invisible on any display). Only 8-bit stored data (the screens of
 ultrasound, endoscopy, captures) uses it: deeper data is windowed narrowly (CT: 5 levels of 4096 can be a visible
 1 % of a soft-tissue window), 1-bit data (segmentations) has only two values, and palette indices have no
-distances, so there every pixel that is not the fill stands out. Those pixels, grown by GROW px
-(anti-aliasing), take values drawn from the ring's own quiet pixels (the background noise), so the rewritten
-strokes carry the same noise as what surrounds them and no letter shape is left as a flat silhouette; the draw is
-seeded by the piece's place, so a re-run writes the same bytes. A piece that mostly stands out (text on tissue)
-is filled whole with the median, as before. WHY: a box on a noisy dark screen (JPEG, YBR) used to rewrite every
-noise pixel of the box: nothing of the text, but most of the "changed pixels" of a real ultrasound frame.
+distances, so there every pixel that is not the fill takes the fill. WHY: a box on a noisy dark screen (JPEG,
+YBR) used to rewrite every noise pixel of the box: nothing of the text, but most of the "changed pixels" of a real
+ultrasound frame.
+
+Panel rule (same 8-bit data): a piece often lies partly on a flat panel of another tone than its ring (the grey
+title bar or button strip of an ultrasound screen, a device's own grey blocks). Panel pixels are those inside some
+flat s x s window (every channel within 2x the tolerance), s = panel_side() of the largest box over the pixel
+(PANEL_SHARE of its height, at least PANEL_SIDE), so that no stroke of any text such a box can hold contains such
+a window. WHY: the ring's one median painted whole grey bars black.
+
+Local-background rule (rewrite_local): a piece's backgrounds are its quiet pixels (within the tolerance of the
+ring's median) and its panels (each with its own median); a pixel within the tolerance of its nearest background
+and connected to it is background too. Only the rest, the text, is rewritten: each pixel takes the value of its
+nearest background pixel (so text on a panel becomes panel, text on a noisy screen takes that screen's noise, and
+no letter shape is left as a flat silhouette), and so do the GROW px around it (anti-aliasing) where they differ
+from their background by more than the ring's own noise: on a clean black screen a faint outline of the letters
+would show in a narrow window, on a noisy one it is lost in the noise. A piece that mostly stands out (text on
+tissue) is filled whole with the median, as before. Every step is a pure function of the pixels, so a re-run
+writes the same bytes.
 """
 from __future__ import annotations
 
@@ -32,6 +45,9 @@ NOISE_LEVELS_8BIT = 5   # an 8-bit pixel within this many levels of the fill is 
 GROW = 1                # px around each standing-out pixel rewritten too (anti-aliasing; ringing beyond
                         # it stands out itself)
 MOSTLY = 0.5            # a piece where more than this share stands out is texture under text: filled whole
+NOISE_SPREAD = 3.0      # the ring's noise: this x the mean distance of its quiet pixels from the median
+PANEL_SIDE = 5          # smallest side of a flat window that marks a panel (px)
+PANEL_SHARE = 0.6       # ... and at least this share of the piece's largest box height (strokes are < 1/4 of it)
 
 
 def to_rects(boxes: np.ndarray, rows: int, cols: int) -> Rects:
@@ -75,20 +91,98 @@ def deviation(pixels: np.ndarray, fill: np.ndarray, channel_axis: int) -> np.nda
     return dev.max(axis=channel_axis) if dev.ndim > channel_axis else dev
 
 
+PANEL_SIDES = np.array([5, 7, 9, 11, 13, 15, 19, 23, 27, 33, 41, 51, 63, 79, 99, 125, 157, 197, 247, 309, 387, 485,
+                        607, 759, 949, 1187, 1485, 1857, 2323, 2905, 3633, 4543, 5681, 7103, 8881])  # ~1.25 steps
+
+
+def panel_side(box_height: int) -> int:
+    """Side of the flat window that marks panel pixels inside a box ``box_height`` px high (one of PANEL_SIDES:
+    few distinct sides per frame, each one pass of the window)."""
+    need = max(PANEL_SIDE, int(np.ceil(PANEL_SHARE * box_height)))
+    return int(PANEL_SIDES[min(int(np.searchsorted(PANEL_SIDES, need)), len(PANEL_SIDES) - 1)])
+
+
+def panel_mask(sub: np.ndarray, tol: float, need: np.ndarray) -> np.ndarray:
+    """Pixels of ``sub`` inside some s x s window lying wholly in ``sub`` whose every channel spans at most 2 x tol,
+    s being ``need`` at that pixel (panel_side() of the largest box over it): flat areas wider than any stroke of
+    the text a box there can hold."""
+    rows, cols = sub.shape[:2]
+    panel = np.zeros((rows, cols), bool)
+    if tol <= 0:
+        return panel
+    planes = sub.reshape(rows, cols, -1)
+    for side in np.unique(need[need > 0]):
+        side, half = int(side), int(side) // 2
+        if rows < side or cols < side:
+            continue
+        kernel = np.ones((side, side), np.uint8)
+        flat = np.ones((rows, cols), bool)
+        for c in range(planes.shape[2]):
+            plane = np.ascontiguousarray(planes[:, :, c])
+            flat &= (cv2.dilate(plane, kernel).astype(np.int32) - cv2.erode(plane, kernel).astype(np.int32)) <= 2 * tol
+        flat[:half], flat[rows - half:], flat[:, :half], flat[:, cols - half:] = False, False, False, False
+        panel |= cv2.dilate(flat.astype(np.uint8), kernel).astype(bool) & (need == side)
+    return panel
+
+
 def rewrite_piece(sub: np.ndarray, piece: np.ndarray, ring: np.ndarray, fill: np.ndarray, tol: float,
-                  seed: int) -> None:
+                  need: np.ndarray) -> None:
     """Blank one piece in place (``sub``: the piece's bounding box of the frame; ``piece``: its mask there; ``ring``:
-    its ring pixels), by the noise rule of the module docstring."""
+    its ring pixels; ``need``: panel_side() per pixel there), by the rules of the module docstring."""
     strong = piece & (deviation(sub, fill, 2) > tol)
     if not strong.any():
         return
-    grown = cv2.dilate(strong.astype(np.uint8), np.ones((2 * GROW + 1, 2 * GROW + 1), np.uint8)).astype(bool) & piece
-    quiet = ring[deviation(ring, fill, 1) <= tol]
-    if grown.sum() > MOSTLY * piece.sum() or len(quiet) == 0:
+    if tol <= 0:  # deep, 1-bit or palette data: every pixel that is not the fill takes it
+        sub[strong] = fill
+        return
+    quiet = deviation(ring, fill, 1)
+    noise = NOISE_SPREAD * float(quiet[quiet <= tol].mean()) if (quiet <= tol).any() else 0.0
+    rewrite_local(sub, piece, strong, strong & panel_mask(sub, tol, need), fill, tol, noise)
+
+
+def nearest_values(sub: np.ndarray, kept: np.ndarray) -> np.ndarray:
+    """For every pixel of ``sub``, the value of the nearest ``kept`` pixel (kept pixels: their own)."""
+    _, labels = cv2.distanceTransformWithLabels((~kept).astype(np.uint8), cv2.DIST_L2, 3,
+                                                labelType=cv2.DIST_LABEL_PIXEL)
+    lookup = np.zeros((int(labels.max()) + 1, *sub.shape[2:]), sub.dtype)
+    lookup[labels[kept]] = sub[kept]
+    return lookup[labels]
+
+
+def rewrite_local(sub: np.ndarray, piece: np.ndarray, strong: np.ndarray, panel: np.ndarray, fill: np.ndarray,
+                  tol: float, noise: float) -> None:
+    """The local-background rule of the module docstring for one piece: ``strong``, its pixels that stand out from
+    ``fill`` (the ring's median); ``panel``, those of them on a panel; ``noise``, the ring's own spread."""
+    value = np.empty_like(sub)  # each background pixel's background value
+    n, parts = cv2.connectedComponents(panel.astype(np.uint8), connectivity=8)
+    for k in range(1, n):
+        one = parts == k
+        value[one] = lower_median(sub[one])
+    kept = piece & (~strong | panel)
+    if not kept.any():
         sub[piece] = fill
         return
-    pick = np.random.default_rng(seed).integers(len(quiet), size=int(grown.sum()))
-    sub[grown] = quiet[pick]
+    value[kept & ~panel] = fill
+    _, labels = cv2.distanceTransformWithLabels((~kept).astype(np.uint8), cv2.DIST_L2, 3,
+                                                labelType=cv2.DIST_LABEL_PIXEL)
+    lookup = np.zeros((int(labels.max()) + 1, *sub.shape[2:]), sub.dtype)
+    lookup[labels[kept]] = value[kept]
+    ref = lookup[labels]  # every pixel's nearest background value
+    like = piece & ~kept & (deviation(sub, ref, 2) <= tol)
+    _, joined = cv2.connectedComponents((like | kept).astype(np.uint8), connectivity=8)
+    rooted = np.zeros(int(joined.max()) + 1, bool)
+    rooted[joined[kept]] = True
+    kept |= like & rooted[joined]
+    ink = piece & ~kept
+    if not ink.any():
+        return
+    if ink.sum() > MOSTLY * piece.sum():
+        sub[piece] = fill
+        return
+    halo = cv2.dilate(ink.astype(np.uint8), np.ones((2 * GROW + 1, 2 * GROW + 1), np.uint8)).astype(bool) \
+        & piece & ~panel & ~ink
+    ink |= halo & (deviation(sub, ref, 2) > noise)  # anti-aliasing that stands out from the screen's own noise
+    sub[ink] = nearest_values(sub, piece & ~ink)[ink]
 
 
 def noise_tolerance(frame: np.ndarray, bits_stored: int, photometric: str,
@@ -114,8 +208,9 @@ def fill_rects(frame: np.ndarray, rects: Rects, tolerance: float = 0.0) -> np.nd
     ring just outside it, computed on the frame BEFORE anything is blanked. For a lone rect that ring is the rect's
     own border. WHY per piece, not per rect: line completion yields hundreds of overlapping boxes per frame, and one
     median per box cost more than detecting; a piece has one background either way. Within a piece only what
-    stands out from that background is rewritten (module docstring, noise rule); ``tolerance`` is that noise
-    level in stored units (noise_tolerance(); 0, the default: every pixel that is not the fill).
+    stands out from its background is rewritten (module docstring: noise, panel and local-background rules);
+    ``tolerance`` is that noise level in stored units (noise_tolerance(); 0, the default: every pixel that is not
+    the fill takes it).
     """
     rows, cols = frame.shape[:2]
     mask = np.zeros((rows, cols), np.uint8)
@@ -125,6 +220,9 @@ def fill_rects(frame: np.ndarray, rects: Rects, tolerance: float = 0.0) -> np.nd
     if not blanked.any():
         return blanked
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    need = np.zeros((rows, cols), np.int32)  # panel rule: panel_side() of the largest box over each pixel
+    for x0, y0, x1, y1 in np.asarray(rects, dtype=np.int64).reshape(-1, 4):
+        np.maximum(need[y0:y1, x0:x1], panel_side(int(y1 - y0)), out=need[y0:y1, x0:x1])
     near = cv2.dilate(labels.astype(np.float32), np.ones((3, 3), np.uint8)).astype(np.int64)  # highest label nearby
     ring = ~blanked & (near > 0)
     ring_labels, ring_pixels = near[ring], frame[ring]
@@ -140,7 +238,7 @@ def fill_rects(frame: np.ndarray, rects: Rects, tolerance: float = 0.0) -> np.nd
         x, y, w, h, _ = stats[k]
         sub = frame[y:y + h, x:x + w]
         piece = labels[y:y + h, x:x + w] == k
-        rewrite_piece(sub, piece, pixels, fill, tolerance, seed=(int(y) * cols + int(x)) * 65_537 + int(w) * int(h))
+        rewrite_piece(sub, piece, pixels, fill, tolerance, need=np.where(piece, need[y:y + h, x:x + w], 0))
     return blanked
 
 
