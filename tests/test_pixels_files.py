@@ -127,8 +127,13 @@ def test_real_file(rel):
     x0, y0, x1, y1 = box
     inside = np.zeros((rows, cols), bool)
     inside[y0:y1, x0:x1] = True
+    palette = src.PhotometricInterpretation == "PALETTE COLOR"
     for b, a in zip(before, after):
-        assert_box_blank(a[inside], int(src.BitsStored) <= 8 and src.PhotometricInterpretation != "PALETTE COLOR")
+        if palette:  # the noise rule measures indices in the colours they show (redact.py), in 8-bit levels
+            from inference.pixels.view import colour_to_view, view_params
+            assert_box_blank(colour_to_view(a, view_params(out, "PALETTE COLOR"))[inside], True)
+        else:
+            assert_box_blank(a[inside], int(src.BitsStored) <= 8)
         assert np.array_equal(a[~inside], b[~inside])  # lossy inputs are written uncompressed
     assert out.BurnedInAnnotation == "NO" and report.n_frames == before.shape[0]
     if report.lossy:

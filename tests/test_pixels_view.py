@@ -52,3 +52,30 @@ def test_palette_view_uses_lut():
     assert view.shape == frame.shape + (3,)
     # green LUT is the reversed ramp: index 255 (text) -> green 0, red 255
     assert tuple(view[text_mask()][0][:2]) == (255, 0)
+
+
+def test_a_big_endian_palette_shows_the_same_picture_as_its_little_endian_twin(shared_dicom):
+    """view.palette_source: pydicom reads plain LUT data in the machine's byte order, so a Big Endian palette file
+    showed black to the detector, which found nothing, and the file went out with its burned-in text. Each Big Endian
+    palette sample must show exactly what its Little Endian re-encoding shows."""
+    from training.realdata import dicom_views
+
+    data = shared_dicom / "pydicom+pydicom-data" / "data_store" / "data"
+    for big, little in (("OBXXXX1A_expb.dcm", "OBXXXX1A.dcm"), ("gdcm-US-ALOKA-16_big.dcm", "gdcm-US-ALOKA-16.dcm")):
+        shown, twin = dicom_views(data / big)[0], dicom_views(data / little)[0]
+        assert shown.max() > 200, big                   # not a black screen
+        assert np.array_equal(shown, twin), big
+
+
+def test_a_frame_whose_view_is_blank_but_whose_values_vary_is_refused():
+    """pixels.check_view: fail closed when the detector would look at a flat screen while the stored values vary."""
+    import pytest
+
+    from inference.pixels import PixelError, check_view
+
+    frame = np.zeros((8, 8), np.uint16)
+    frame[2, 2:6] = 900                                   # text the view does not show
+    with pytest.raises(PixelError, match="flat value"):
+        check_view(frame, np.zeros((8, 8), np.uint8))
+    check_view(np.zeros((8, 8), np.uint8), np.zeros((8, 8), np.uint8))   # an empty frame is fine
+    check_view(frame, (frame > 0).astype(np.uint8) * 255)

@@ -32,10 +32,10 @@ from inference.pixels.encode import (
     plan_output,
 )
 from inference.pixels.errors import PixelError
-from inference.pixels.redact import fill_outside, fill_rects, noise_tolerance, to_rects
+from inference.pixels.redact import NOISE_LEVELS_8BIT, fill_outside, fill_rects, noise_tolerance, to_rects
 from inference.pixels.regions import keep_mask
 from inference.pixels.tracking import frame_hash, plan_rects, plan_static_pixels
-from inference.pixels.view import ViewParams, fix_window, to_view, view_params
+from inference.pixels.view import ViewParams, colour_to_view, fix_window, to_view, view_params
 
 __all__ = [
     "Detector", "FramePlan", "PixelError", "PixelOptions", "PixelReport", "UsRegions", "redact_dataset",
@@ -133,6 +133,15 @@ class PixelReport:
         return (to_view(frame, self._params) for frame in iter_frames(self._ds))
 
 
+def check_view(frame: np.ndarray, view: np.ndarray) -> None:
+    """Refuse a frame whose detector view is one flat value while its stored values vary. WHY: the detector finds
+    nothing in a blank view, so text the stored values hold would go out unseen (a Big Endian palette once showed
+    black, view.palette_source); fail closed rather than release what nobody looked at."""
+    if view.size and view.min() == view.max() and frame.min() != frame.max():
+        raise PixelError("the detector's view of a frame is one flat value although its stored values vary "
+                         "(palette or window that cannot be shown): not released")
+
+
 def _detect(detector: Detector, view: np.ndarray, prior: np.ndarray | None = None) -> np.ndarray:
     try:
         boxes = detector.detect(view) if prior is None else detector.detect(view, prior=prior)
@@ -178,7 +187,9 @@ def _detect_all(ds: Dataset, detector: Detector, params: ViewParams, cache: list
         else:
             if params.window is None:
                 params = fix_window(params, frame)
-            boxes = _detect(detector, to_view(frame, params), prior)
+            view = to_view(frame, params)
+            check_view(frame, view)
+            boxes = _detect(detector, view, prior)
             calls += 1
             rects, n = to_rects(boxes, rows, cols), len(boxes)
             seen[key] = (rects, n)
@@ -187,6 +198,15 @@ def _detect_all(ds: Dataset, detector: Detector, params: ViewParams, cache: list
         if cache is not None:
             cache.append(frame)
     return per_frame, counts, calls, reused, params, ~varies if varies is not None else None
+
+
+def noise_measure(frame: np.ndarray, params: ViewParams, photometric: str,
+                  window: float | None) -> tuple[float, np.ndarray | None]:
+    """fill_rects' tolerance and, for a palette, the frame as shown (its colours): the noise rule measures an
+    index frame in the colours the viewer shows, in 8-bit levels (redact.py)."""
+    if photometric == "PALETTE COLOR" and params.palette_ds is not None:
+        return float(NOISE_LEVELS_8BIT), colour_to_view(frame, params)
+    return noise_tolerance(frame, params.bits_stored, photometric, window), None
 
 
 def redact_dataset(ds: Dataset, detector: Detector, options: PixelOptions | None = None) -> PixelReport:
@@ -236,7 +256,8 @@ def redact_dataset(ds: Dataset, detector: Detector, options: PixelOptions | None
     for index, frame in enumerate(frames):
         if blank_outside is not None:
             fill_outside(frame, blank_outside)
-        fill_rects(frame, planned[index], noise_tolerance(frame, params.bits_stored, photometric, window))
+        if len(planned[index]):
+            fill_rects(frame, planned[index], *noise_measure(frame, params, photometric, window))
         writer.add(frame)
         if cache is not None:
             cache[index] = None  # release as we go

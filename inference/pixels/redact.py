@@ -12,10 +12,11 @@ Noise rule: inside a piece, only the pixels that stand out from their background
 when some channel differs from that background by more than noise_tolerance(): NOISE_LEVELS_8BIT of 255, scaled
 down for a frame that uses less of the range (invisible on any display). Only 8-bit stored data (the screens of
 ultrasound, endoscopy, captures) uses it: deeper data is windowed narrowly (CT: 5 levels of 4096 can be a visible
-1 % of a soft-tissue window), 1-bit data (segmentations) has only two values, and palette indices have no
-distances, so there every pixel that is not the fill takes the fill. WHY: a box on a noisy dark screen (JPEG,
-YBR) used to rewrite every noise pixel of the box: nothing of the text, but most of the "changed pixels" of a real
-ultrasound frame.
+1 % of a soft-tissue window) and 1-bit data (segmentations) has only two values, so there every pixel that is not
+the fill takes the fill. Palette indices have no distances of their own: they are measured in the colours they
+show (fill_rects ``shown``), and only indices the frame already holds are written. WHY: a box on a noisy dark
+screen (JPEG, YBR) used to rewrite every noise pixel of the box: nothing of the text, but most of the "changed
+pixels" of a real ultrasound frame.
 
 Panel rule (same 8-bit data): a piece often lies partly on a flat panel of another tone than its ring (the grey
 title bar or button strip of an ultrasound screen, a device's own grey blocks). Panel pixels are those inside some
@@ -126,18 +127,22 @@ def panel_mask(sub: np.ndarray, tol: float, need: np.ndarray) -> np.ndarray:
 
 
 def rewrite_piece(sub: np.ndarray, piece: np.ndarray, ring: np.ndarray, fill: np.ndarray, tol: float,
-                  need: np.ndarray) -> None:
+                  need: np.ndarray, shown: np.ndarray | None = None, fill_shown: np.ndarray | None = None) -> None:
     """Blank one piece in place (``sub``: the piece's bounding box of the frame; ``piece``: its mask there; ``ring``:
-    its ring pixels; ``need``: panel_side() per pixel there), by the rules of the module docstring."""
-    strong = piece & (deviation(sub, fill, 2) > tol)
+    its ring pixels as shown; ``need``: panel_side() per pixel there), by the rules of the module docstring.
+    ``shown``/``fill_shown``: what ``sub``/``fill`` look like (a palette's colours), where distances are measured;
+    None: the stored values themselves."""
+    shown = sub if shown is None else shown
+    fill_shown = fill if fill_shown is None else fill_shown
+    strong = piece & (deviation(shown, fill_shown, 2) > tol)
     if not strong.any():
         return
-    if tol <= 0:  # deep, 1-bit or palette data: every pixel that is not the fill takes it
+    if tol <= 0:  # deep or 1-bit data: every pixel that is not the fill takes it
         sub[strong] = fill
         return
-    quiet = deviation(ring, fill, 1)
+    quiet = deviation(ring, fill_shown, 1)
     noise = NOISE_SPREAD * float(quiet[quiet <= tol].mean()) if (quiet <= tol).any() else 0.0
-    rewrite_local(sub, piece, strong, strong & panel_mask(sub, tol, need), fill, tol, noise)
+    rewrite_local(sub, shown, piece, strong, strong & panel_mask(shown, tol, need), (fill, fill_shown), tol, noise)
 
 
 def nearest_values(sub: np.ndarray, kept: np.ndarray) -> np.ndarray:
@@ -149,26 +154,24 @@ def nearest_values(sub: np.ndarray, kept: np.ndarray) -> np.ndarray:
     return lookup[labels]
 
 
-def rewrite_local(sub: np.ndarray, piece: np.ndarray, strong: np.ndarray, panel: np.ndarray, fill: np.ndarray,
-                  tol: float, noise: float) -> None:
+def rewrite_local(sub: np.ndarray, shown: np.ndarray, piece: np.ndarray, strong: np.ndarray, panel: np.ndarray,
+                  fills: tuple[np.ndarray, np.ndarray], tol: float, noise: float) -> None:
     """The local-background rule of the module docstring for one piece: ``strong``, its pixels that stand out from
-    ``fill`` (the ring's median); ``panel``, those of them on a panel; ``noise``, the ring's own spread."""
-    value = np.empty_like(sub)  # each background pixel's background value
+    the ring's median; ``panel``, those of them on a panel; ``fills``, that median (stored, shown); ``noise``, the
+    ring's own spread. Distances on ``shown``, values written to ``sub`` (always values the device stored)."""
+    fill, fill_shown = fills
+    value = np.empty_like(shown)  # each background pixel's background value, as shown
     n, parts = cv2.connectedComponents(panel.astype(np.uint8), connectivity=8)
     for k in range(1, n):
         one = parts == k
-        value[one] = lower_median(sub[one])
+        value[one] = lower_median(shown[one])
     kept = piece & (~strong | panel)
     if not kept.any():
         sub[piece] = fill
         return
-    value[kept & ~panel] = fill
-    _, labels = cv2.distanceTransformWithLabels((~kept).astype(np.uint8), cv2.DIST_L2, 3,
-                                                labelType=cv2.DIST_LABEL_PIXEL)
-    lookup = np.zeros((int(labels.max()) + 1, *sub.shape[2:]), sub.dtype)
-    lookup[labels[kept]] = value[kept]
-    ref = lookup[labels]  # every pixel's nearest background value
-    like = piece & ~kept & (deviation(sub, ref, 2) <= tol)
+    value[kept & ~panel] = fill_shown
+    ref = nearest_values(value, kept)  # every pixel's nearest background value, as shown
+    like = piece & ~kept & (deviation(shown, ref, 2) <= tol)
     _, joined = cv2.connectedComponents((like | kept).astype(np.uint8), connectivity=8)
     rooted = np.zeros(int(joined.max()) + 1, bool)
     rooted[joined[kept]] = True
@@ -181,7 +184,7 @@ def rewrite_local(sub: np.ndarray, piece: np.ndarray, strong: np.ndarray, panel:
         return
     halo = cv2.dilate(ink.astype(np.uint8), np.ones((2 * GROW + 1, 2 * GROW + 1), np.uint8)).astype(bool) \
         & piece & ~panel & ~ink
-    ink |= halo & (deviation(sub, ref, 2) > noise)  # anti-aliasing that stands out from the screen's own noise
+    ink |= halo & (deviation(shown, ref, 2) > noise)  # anti-aliasing that stands out from the screen's own noise
     sub[ink] = nearest_values(sub, piece & ~ink)[ink]
 
 
@@ -201,7 +204,8 @@ def noise_tolerance(frame: np.ndarray, bits_stored: int, photometric: str,
     return NOISE_LEVELS_8BIT * shown / 255.0
 
 
-def fill_rects(frame: np.ndarray, rects: Rects, tolerance: float = 0.0) -> np.ndarray:
+def fill_rects(frame: np.ndarray, rects: Rects, tolerance: float = 0.0,
+               shown: np.ndarray | None = None) -> np.ndarray:
     """Blank the union of rects in place; returns the blanked mask (rows x cols bool): the area decided as text.
 
     Each connected piece of the union (8-connected) is filled with the per-channel lower median of the one-pixel
@@ -210,7 +214,8 @@ def fill_rects(frame: np.ndarray, rects: Rects, tolerance: float = 0.0) -> np.nd
     median per box cost more than detecting; a piece has one background either way. Within a piece only what
     stands out from its background is rewritten (module docstring: noise, panel and local-background rules);
     ``tolerance`` is that noise level in stored units (noise_tolerance(); 0, the default: every pixel that is not
-    the fill takes it).
+    the fill takes it). ``shown``: the frame as displayed (a palette's RGB), for frames whose stored values have no
+    distances; the tolerance is then in displayed levels, and a piece's fill is its ring's most common value.
     """
     rows, cols = frame.shape[:2]
     mask = np.zeros((rows, cols), np.uint8)
@@ -225,20 +230,28 @@ def fill_rects(frame: np.ndarray, rects: Rects, tolerance: float = 0.0) -> np.nd
         np.maximum(need[y0:y1, x0:x1], panel_side(int(y1 - y0)), out=need[y0:y1, x0:x1])
     near = cv2.dilate(labels.astype(np.float32), np.ones((3, 3), np.uint8)).astype(np.int64)  # highest label nearby
     ring = ~blanked & (near > 0)
-    ring_labels, ring_pixels = near[ring], frame[ring]
+    look = frame if shown is None else shown
+    ring_labels = near[ring]
     order = np.argsort(ring_labels, kind="stable")
-    ring_labels, ring_pixels = ring_labels[order], ring_pixels[order]
+    ring_labels, ring_pixels, ring_looks = ring_labels[order], frame[ring][order], look[ring][order]
     bounds = np.searchsorted(ring_labels, np.arange(1, n + 1))
     for k in range(1, n):
-        pixels = ring_pixels[bounds[k - 1]:bounds[k]]
+        pixels, looks = ring_pixels[bounds[k - 1]:bounds[k]], ring_looks[bounds[k - 1]:bounds[k]]
         if len(pixels) == 0:  # no ring of its own: the whole frame, or a ring counted for a neighbouring piece
             piece = cv2.dilate((labels == k).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & ~blanked
-            pixels = frame[piece] if piece.any() else frame.reshape(-1, *frame.shape[2:])
-        fill = lower_median(pixels)
+            if not piece.any():
+                piece = np.ones((rows, cols), bool)
+            pixels, looks = frame[piece], look[piece]
+        if shown is None:
+            fill = fill_look = lower_median(pixels)
+        else:  # a palette: the ring's most common index, and its colour
+            values, first, counts = np.unique(pixels, return_index=True, return_counts=True)
+            fill, fill_look = values[np.argmax(counts)], looks[first[np.argmax(counts)]]
         x, y, w, h, _ = stats[k]
         sub = frame[y:y + h, x:x + w]
         piece = labels[y:y + h, x:x + w] == k
-        rewrite_piece(sub, piece, pixels, fill, tolerance, need=np.where(piece, need[y:y + h, x:x + w], 0))
+        rewrite_piece(sub, piece, looks, fill, tolerance, np.where(piece, need[y:y + h, x:x + w], 0),
+                      None if shown is None else shown[y:y + h, x:x + w], fill_look)
     return blanked
 
 

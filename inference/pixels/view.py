@@ -67,8 +67,28 @@ def view_params(ds: Dataset, photometric: str) -> ViewParams:
         intercept=intercept or 0.0,
         window=window,
         padding_value=int(padding) if isinstance(padding, int) else None,
-        palette_ds=ds if photometric == "PALETTE COLOR" else None,
+        palette_ds=palette_source(ds) if photometric == "PALETTE COLOR" else None,
     )
+
+
+def palette_source(ds: Dataset) -> Dataset:
+    """The dataset the palette is read from: ``ds`` itself, or for a file read as Big Endian a copy of its plain
+    (not segmented) LUTs with the 16-bit entries in little-endian order. WHY: pydicom's apply_color_lut reads that
+    OW data in the machine's order whatever the file's, so a Big Endian palette showed black, the detector found
+    nothing and the file was released with its burned-in text (OBXXXX1A_expb.dcm, session 10)."""
+    if getattr(ds, "original_encoding", (None, None))[1] is not False or "RedPaletteColorLookupTableData" not in ds:
+        return ds
+    lut = Dataset()
+    for colour in ("Red", "Green", "Blue", "Alpha"):
+        desc, data = ds.get(f"{colour}PaletteColorLookupTableDescriptor"), ds.get(f"{colour}PaletteColorLookupTableData")
+        if desc is None or data is None:
+            continue
+        lut.add_new(f"{colour}PaletteColorLookupTableDescriptor", "US", [int(v) for v in desc])
+        entries = int(desc[0]) or 65536
+        if len(data) == 2 * entries:
+            data = np.frombuffer(data, dtype=">u2").astype("<u2").tobytes()
+        lut.add_new(f"{colour}PaletteColorLookupTableData", "OW", data)
+    return lut
 
 
 def _scale_to_uint8(values: np.ndarray, low: float, high: float) -> np.ndarray:
