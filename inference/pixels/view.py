@@ -80,7 +80,8 @@ def palette_source(ds: Dataset) -> Dataset:
         return ds
     lut = Dataset()
     for colour in ("Red", "Green", "Blue", "Alpha"):
-        desc, data = ds.get(f"{colour}PaletteColorLookupTableDescriptor"), ds.get(f"{colour}PaletteColorLookupTableData")
+        desc = ds.get(f"{colour}PaletteColorLookupTableDescriptor")
+        data = ds.get(f"{colour}PaletteColorLookupTableData")
         if desc is None or data is None:
             continue
         lut.add_new(f"{colour}PaletteColorLookupTableDescriptor", "US", [int(v) for v in desc])
