@@ -112,11 +112,29 @@ def copy_atomic(source: Path, path: Path) -> None:
             raise
 
 
+def _writer_alive(temp: Path) -> bool:
+    """Temporary names end in ``.<pid>.medanon-tmp``: is that writer still running on this machine?"""
+    pid = temp.name[: -len(TMP_SUFFIX)].rsplit(".", 1)[-1]
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
 def remove_stale_temps(root: Path) -> int:
-    """Temporary files left by an interrupted run are never results: remove them."""
+    """Temporary files left by an interrupted run are never results: remove them. A temp whose writer still runs
+    belongs to a run started beside this one on the same output and is left to it. WHY: two runs started together
+    each removed the other's temp files (and probe) and failed."""
     n = 0
     if root.is_dir():
         for p in root.rglob(f"*{TMP_SUFFIX}"):
+            if _writer_alive(p):
+                continue
             p.unlink(missing_ok=True)
             n += 1
     return n
@@ -125,9 +143,9 @@ def remove_stale_temps(root: Path) -> int:
 def ensure_writable(folder: Path, what: str) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".probe{TMP_SUFFIX}"
+        probe = folder / f".probe.{os.getpid()}{TMP_SUFFIX}"  # one per process: runs may start side by side
         probe.write_bytes(b"")
-        probe.unlink()
+        probe.unlink(missing_ok=True)
     except OSError as e:
         raise OutputError(f"the {what} folder {folder} is not writable: {e.strerror or e}") from e
 

@@ -451,6 +451,20 @@ def test_two_first_runs_started_together_use_one_key(tmp_path):
     assert len(released(tmp_path / "out")) == 3
 
 
+def test_stale_temps_are_removed_but_a_running_writers_are_kept(tmp_path):
+    from inference.outputs import TMP_SUFFIX, ensure_writable, remove_stale_temps
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = tmp_path / f".a.dcm.{dead.stdout.strip()}{TMP_SUFFIX}"
+    live = tmp_path / "sub" / f".b.dcm.{os.getpid()}{TMP_SUFFIX}"  # a run beside this one, still writing
+    live.parent.mkdir()
+    stale.write_bytes(b"x")
+    live.write_bytes(b"x")
+    assert remove_stale_temps(tmp_path) == 1
+    assert not stale.exists() and live.exists()
+    ensure_writable(tmp_path, "output")  # its probe is its own and leaves nothing behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sub"]
+
+
 # --- 17. key files: clear errors, weak keys warned or refused ---------------------------------------------------
 
 @pytest.mark.parametrize("kind", ["missing", "directory"])
