@@ -212,6 +212,28 @@ def contact_sheet(labelled: dict, released: dict, path: Path, limit: int = 16) -
     cv2.imwrite(str(path), np.vstack(rows))
 
 
+def overlays(labelled: dict, inp: Path, released: dict, folder: Path) -> None:
+    """One PNG per labelled file (the detector's view of frame 0): changed pixels outside the label boxes red,
+    changed inside them blue, label boxes green. For finding where the non-text figure comes from."""
+    import cv2  # noqa: PLC0415
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, (lf, _) in sorted(labelled.items()):
+        if name not in released:
+            continue
+        view = dicom_views(lf.path, [0])[0]
+        vis = cv2.cvtColor(view, cv2.COLOR_GRAY2BGR) if view.ndim == 2 else cv2.cvtColor(view, cv2.COLOR_RGB2BGR)
+        changed = changed_mask(first_frames(inp / name)[0], first_frames(released[name])[0])
+        items = [it for it in lf.label["items"] if it["frame"] in ("all", 0)]
+        inside = box_union([it["box"] for it in items], *changed.shape)
+        vis[changed & ~inside] = (0, 0, 255)
+        vis[changed & inside] = (255, 128, 0)
+        for it in items:
+            x0, y0, x1, y1 = (int(round(v)) for v in it["box"])
+            cv2.rectangle(vis, (x0, y0), (x1, y1), (0, 255, 0), 1)
+        cv2.imwrite(str(folder / f"{lf.path.name}.png"), vis)
+
+
 def ocr_boxes(view: np.ndarray) -> list[list[float]]:
     """RapidOCR's PP-OCR text detector (bundled model), every box it proposes."""
     from inference.audit.ocr import _rapidocr  # noqa: PLC0415
@@ -256,6 +278,8 @@ def report(title: str, tallies: dict[str, RealTally]) -> tuple[list[str], dict]:
         lines.append("  " + summary_line(mod, s))
     missed = tallies["all"].summary()["missed_phi"] if "all" in tallies else []
     lines.append(f"  personal items not removed: {missed if missed else 'none'}")
+    other = tallies["all"].summary()["missed_items"] if "all" in tallies else []
+    lines.append(f"  text items not removed (share of ink changed): {other if other else 'none'}")
     return lines, js
 
 
@@ -271,6 +295,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--files", default="", help="only the labelled files whose path contains one of these (a,b,c)")
     ap.add_argument("--per-file", action="store_true", help="also a line per labelled file")
     ap.add_argument("--keep", type=Path, default=None, help="keep the inputs and outputs in this folder (to look at)")
+    ap.add_argument("--overlays", type=Path, default=None,
+                    help="write one PNG per labelled file here: changed pixels outside the labels red")
     a = ap.parse_args(argv)
     warnings.simplefilter("ignore")
     out_txt = a.out or ROOT / "benchmarks" / "results" / f"real_pixels_{a.split}.txt"
@@ -302,6 +328,8 @@ def main(argv: list[str] | None = None) -> None:
         result = {"medanon": js, "medanon_files": per_file}
         if a.sheet:
             contact_sheet(labelled, released, a.sheet)
+        if a.overlays:
+            overlays(labelled, work / "in", released, a.overlays)
         if not a.no_baseline:
             t0 = time.perf_counter()
             bl, bjs = report("RapidOCR PP-OCR detector, every box blanked", score_baseline(labelled, free, work / "in"))

@@ -109,6 +109,15 @@ def test_hysteresis_without_a_seed_keeps_nothing_and_off_equals_a_plain_threshol
     assert len(hysteresis(_boxes(), 0.02, 0.002, _boxes())) == 0
 
 
+def test_hysteresis_along_lines_drops_a_low_box_that_touches_the_line_from_below():
+    d = _boxes([0, 0, 100, 10, 0.5],     # seed line
+               [100, 0, 140, 10, 0.01],  # the line's missed end: same line -> kept either way
+               [0, 8, 100, 30, 0.01])    # touches the seed, but lies under it (anatomy below the text)
+    assert len(hysteresis(d, 0.02, 0.002, d)) == 3
+    kept = hysteresis(d, 0.02, 0.002, d, along_lines=True)
+    np.testing.assert_array_equal(kept[:, 1], np.float32([0, 0]))
+
+
 def test_select_touching_is_judged_after_the_margin():
     """Two words 6 px apart on a 10 px line: apart as detected, joined once each is grown along the line."""
     raw = _boxes([0, 0, 40, 10, 0.6], [46, 0, 80, 10, 0.005])

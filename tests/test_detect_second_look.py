@@ -29,6 +29,28 @@ def test_flattened_view_ignores_the_background_level():
     assert v[20, 30] > 160 and abs(int(v[5, 30]) - 128) <= 2
 
 
+def test_median_view_keeps_a_line_that_crosses_from_a_dark_field_onto_bright_anatomy():
+    """The Gaussian mixes the dark field and the bright anatomy beside it, so the whole bright side near the edge
+    saturates and strokes there vanish; the median follows the edge (training/data/session11_second_look_rule.md)."""
+    img = np.full((60, 120), 10, np.uint8)
+    img[:, 60:] = 220                       # the edge of the field of view at x = 60
+    img[30, 20:100:3] = 245                 # a dotted stroke crossing it, 25 levels above the anatomy
+    gauss, median = flattened(img, 12, 5), flattened(img, 12, 5, "median")
+    assert abs(int(median[10, 70]) - 128) <= 2 and abs(int(median[10, 50]) - 128) <= 2  # both fields even
+    assert int(median[30, 65]) - int(median[30, 66]) > 60   # stroke vs the gap beside it, on the bright side
+    assert gauss[10, 62] == 255                              # the Gaussian view is blown out there
+    with pytest.raises(ValueError, match="background"):
+        SecondLookSettings(background="mean")
+
+
+def test_look_regions_merge_only_while_worth_it_with_slack():
+    lines = boxes([0, 0, 100, 10], [95, 0, 105, 400])  # a line and a tall vertical label touching its end
+    assert len(look_regions(lines, 2, 1000, 1000)) == 1            # always merged: one big bounding rect
+    assert len(look_regions(lines, 2, 1000, 1000, slack=1.3)) == 2  # the bounding rect would be mostly empty
+    near = boxes([0, 0, 100, 10], [50, 2, 150, 12])                # two pieces of one line
+    assert len(look_regions(near, 2, 1000, 1000, slack=1.3)) == 1
+
+
 def test_look_regions_reach_along_the_line_and_merge():
     r = look_regions(boxes([100, 50, 200, 60], [150, 55, 260, 65]), 10, 1000, 500)
     assert r == [(0, 40, 360, 75)]  # 10 x thickness along (clipped at 0), 1 x across; the two rects merged

@@ -92,6 +92,7 @@ def test_tally_reports_nontext_and_missed_personal_items():
     t.add_text_frame("f", img, changed, [{"box": box, "text": "DOE JOHN", "phi": True}])
     s = t.summary()
     assert (s["phi_removed"], s["phi"]) == (0, 1) and s["missed_phi"] == ["f: 'DOE JOHN'"]
+    assert len(s["missed_items"]) == 1 and s["missed_items"][0].startswith("f: 'DOE JOHN' (")  # with its share
     assert s["nontext_changed"]["mean"] == pytest.approx((50 * 60 - 10 * 32) / (60 * 200 - 152 * 32))
 
 

@@ -96,6 +96,7 @@ class DetectParams:
     overlap: int = 64
     conf: float = 0.10
     conf_grow: float | None = None  # hysteresis: boxes down to this score kept where they touch a box >= conf
+    grow_line: bool = False  # ... and lie on its text line (inference/detect/boxes.py hysteresis)
     bridge: float = 0.0  # blank gaps up to bridge x line thickness between two kept boxes of one line
     iou: float = 0.5
     margin_rel: float = 0.25  # grow each box by this x box thickness across the text

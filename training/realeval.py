@@ -60,10 +60,15 @@ def box_union(boxes, height: int, width: int) -> np.ndarray:
     return m
 
 
-def item_removed(changed: np.ndarray, box, ink: np.ndarray) -> bool:
+def ink_changed(changed: np.ndarray, box, ink: np.ndarray) -> float:
+    """Share of an item's ink pixels that changed."""
     h, w = changed.shape
     x0, y0, x1, y1 = _int_box(box, h, w)
-    return float(changed[y0:y1, x0:x1][ink].mean()) >= REMOVED_SHARE
+    return float(changed[y0:y1, x0:x1][ink].mean())
+
+
+def item_removed(changed: np.ndarray, box, ink: np.ndarray) -> bool:
+    return ink_changed(changed, box, ink) >= REMOVED_SHARE
 
 
 @dataclass
@@ -78,6 +83,7 @@ class RealTally:
     nontext_shares: list[float] = field(default_factory=list)  # per file with text
     free_shares: list[float] = field(default_factory=list)  # per text-free frame
     missed: list[str] = field(default_factory=list)  # "file: text" of personal items not removed
+    missed_text: list[str] = field(default_factory=list)  # "file: text (share of ink changed)" of every item not removed
 
     def add_text_frame(self, name: str, view: np.ndarray, changed: np.ndarray, items: list[dict]) -> None:
         """One frame of a labelled file: its items (dicts with box, text, phi) and what changed."""
@@ -88,6 +94,8 @@ class RealTally:
                 self.invisible += 1
                 continue
             ok = item_removed(changed, it["box"], ink)
+            if not ok:
+                self.missed_text.append(f"{name}: {it['text']!r} ({ink_changed(changed, it['box'], ink):.0%})")
             self.items += 1
             self.items_removed += ok
             if it["phi"]:
@@ -107,6 +115,7 @@ class RealTally:
         self.nontext_shares += other.nontext_shares
         self.free_shares += other.free_shares
         self.missed += other.missed
+        self.missed_text += other.missed_text
 
     def summary(self) -> dict:
         def stat(v: list[float]) -> dict:
@@ -115,7 +124,7 @@ class RealTally:
         return {"phi_removed": self.phi_removed, "phi": self.phi, "items_removed": self.items_removed,
                 "items": self.items, "invisible_items": self.invisible,
                 "nontext_changed": stat(self.nontext_shares), "textfree_changed": stat(self.free_shares),
-                "missed_phi": self.missed}
+                "missed_phi": self.missed, "missed_items": self.missed_text}
 
 
 def summary_line(name: str, s: dict) -> str:

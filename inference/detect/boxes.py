@@ -89,9 +89,13 @@ def touching(boxes: np.ndarray) -> np.ndarray:
             & (b[:, None, 1] <= b[None, :, 3]) & (b[None, :, 1] <= b[:, None, 3]))
 
 
-def hysteresis(dets: np.ndarray, seed_conf: float, grow_conf: float, grown: np.ndarray) -> np.ndarray:
+def hysteresis(dets: np.ndarray, seed_conf: float, grow_conf: float, grown: np.ndarray,
+               along_lines: bool = False) -> np.ndarray:
     """Keep boxes scoring >= seed_conf, plus every box scoring >= grow_conf that is connected to one of them through
     a chain of touching ``grown`` boxes (the same boxes after the safety margin); rows of dets, order kept.
+    ``along_lines``: a link also needs both boxes on one text line (same_line). WHY: a low box that merely touches a
+    confident one often lies across two lines or under the line, on the anatomy beside the text (the top rows of
+    an ultrasound sector); a line's missed ends continue it on the same line.
 
     WHY (Canny's rule for edges, applied to text lines): the detector's misses are the first or last words of a
     line, or the faint part of a line, which it still sees at a low score next to a confident box. A low-scoring box
@@ -104,7 +108,7 @@ def hysteresis(dets: np.ndarray, seed_conf: float, grow_conf: float, grown: np.n
     keep = d[:, 4] >= seed_conf
     if keep.all() or not keep.any():
         return d[keep]
-    adj = touching(g)
+    adj = touching(g) & same_line(g, g) if along_lines else touching(g)
     while True:
         more = keep | adj[keep].any(axis=0)
         if (more == keep).all():
@@ -113,14 +117,16 @@ def hysteresis(dets: np.ndarray, seed_conf: float, grow_conf: float, grown: np.n
 
 
 def select(raw: np.ndarray, conf: float, conf_grow: float | None, margin_rel: float, margin_min: float,
-           width: int, height: int, margin_along: float | None = None, bridge: float = 0.0) -> np.ndarray:
+           width: int, height: int, margin_along: float | None = None, bridge: float = 0.0,
+           grow_line: bool = False) -> np.ndarray:
     """Raw detections (no margin) -> the boxes to blank, grown by the safety margin: score >= conf, plus, when
-    conf_grow is set, lower-scoring boxes down to conf_grow connected to them (see hysteresis), plus the gaps
-    of up to bridge x thickness between pieces of one line (see bridge_gaps)."""
+    conf_grow is set, lower-scoring boxes down to conf_grow connected to them (see hysteresis; ``grow_line``: only
+    along their line), plus the gaps of up to bridge x thickness between pieces of one line (see bridge_gaps)."""
     grown = grow(raw, margin_rel, margin_min, width, height, margin_along)
     if len(raw) == 0:
         return grown
-    kept = grown[raw[:, 4] >= conf] if conf_grow is None else hysteresis(grown, conf, min(conf, conf_grow), grown)
+    kept = grown[raw[:, 4] >= conf] if conf_grow is None else hysteresis(grown, conf, min(conf, conf_grow), grown,
+                                                                                  grow_line)
     return bridge_gaps(kept, bridge)
 
 

@@ -31,6 +31,7 @@ class DetectorSettings:
     overlap: int = 64
     conf: float = 0.10
     conf_grow: float | None = None  # boxes down to this score are kept where they continue a box >= conf (hysteresis)
+    grow_line: bool = False  # ... and only where they lie on its text line (boxes.hysteresis along_lines)
     bridge: float = 0.0  # gaps of up to bridge x line thickness between two kept boxes of one line are blanked too
     iou: float = 0.5
     margin_rel: float = 0.25  # x box thickness, across the text
@@ -186,7 +187,8 @@ class TextDetector:
         lower-scoring boxes down to conf_grow that touch them (boxes.hysteresis) and the short gaps between pieces
         of one line (boxes.bridge_gaps)."""
         s = self.settings
-        return select(raw, s.conf, s.conf_grow, s.margin_rel, s.margin_min, width, height, s.margin_along, s.bridge)
+        return select(raw, s.conf, s.conf_grow, s.margin_rel, s.margin_min, width, height, s.margin_along, s.bridge,
+                      s.grow_line)
 
     def look_again(self, image: np.ndarray, raw: np.ndarray) -> np.ndarray:
         """Margin-grown boxes that continue the confident lines of ``raw`` on a background-flattened view

@@ -20,6 +20,9 @@ import numpy as np
 from inference.detect.boxes import grow, same_line
 
 
+BACKGROUNDS = frozenset({"gauss", "median"})
+
+
 @dataclass(frozen=True)
 class SecondLookSettings:
     """Sidecar ``settings.second_look``; absent or null = off."""
@@ -30,6 +33,13 @@ class SecondLookSettings:
     gap: float = 1.0  # largest gap along the line to a kept box, x the thinner box's thickness
     gain: float = 3.0  # contrast stretch of the flattened view
     blur: float = 1.5  # background blur sigma, x the median line thickness (at least 2 px)
+    background: str = "gauss"  # "gauss": Gaussian of that sigma; "median": median over a window that wide
+    slack: float | None = None  # overlapping regions are merged only while their bounding rect is at most this x
+                                # their union's area (None: always, one bounding rect per overlapping group)
+
+    def __post_init__(self) -> None:
+        if self.background not in BACKGROUNDS:
+            raise ValueError(f"second_look.background must be one of {sorted(BACKGROUNDS)}, not {self.background!r}")
 
     @classmethod
     def from_dict(cls, data: dict | None) -> SecondLookSettings | None:
@@ -41,11 +51,21 @@ def thickness(boxes: np.ndarray) -> np.ndarray:
     return np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
 
 
-def flattened(gray: np.ndarray, sigma: float, gain: float) -> np.ndarray:
-    """uint8 view: 128 + gain x (pixel - Gaussian-blurred background), clipped. Text keeps its strokes; the
-    brightness of the anatomy under it no longer matters."""
+def flattened(gray: np.ndarray, sigma: float, gain: float, kind: str = "gauss") -> np.ndarray:
+    """uint8 view: 128 + gain x (pixel - background), clipped. Text keeps its strokes; the brightness of the
+    anatomy under it no longer matters."""
     g = gray.astype(np.float32)
-    return np.clip(np.rint(128.0 + gain * (g - background(g, max(2.0, sigma)))), 0, 255).astype(np.uint8)
+    bg = median_background(gray, sigma) if kind == "median" else background(g, max(2.0, sigma))
+    return np.clip(np.rint(128.0 + gain * (g - bg)), 0, 255).astype(np.uint8)
+
+
+def median_background(gray: np.ndarray, size: float) -> np.ndarray:
+    """Median over a size x size window (odd, 3..255 px) of a uint8 image, as float. WHY: a Gaussian mixes a dark
+    field and the bright anatomy beside it, so text crossing that edge vanished in the flattened view; a median
+    follows the edge and still ignores strokes, which fill less than half of a window of a few line heights."""
+    k = max(3, min(255, int(round(size)) | 1))
+    g = gray if gray.dtype == np.uint8 else np.clip(gray, 0, 255).astype(np.uint8)
+    return cv2.medianBlur(g, k).astype(np.float32)
 
 
 def background(g: np.ndarray, sigma: float) -> np.ndarray:
@@ -77,9 +97,27 @@ def inside_any(boxes: np.ndarray, rects: np.ndarray) -> np.ndarray:
                        & (b[..., 3] <= r[..., 3])).any(axis=1))
 
 
-def look_regions(lines: np.ndarray, reach: float, width: int, height: int) -> list[tuple[int, int, int, int]]:
+def area(r: list[float]) -> float:
+    return max(0.0, r[2] - r[0]) * max(0.0, r[3] - r[1])
+
+
+def worth_merging(r: list[float], o: list[float], slack: float | None) -> bool:
+    """Overlapping rects r and o are looked at as one when slack is None, or when their bounding rect is at most
+    slack x the area they cover together. WHY: a screen's stacked lines chained into one bounding rect of 86 % of
+    the frame, a second full detector pass that cost as much as the first and mostly looked at anatomy."""
+    if not (r[0] <= o[2] and o[0] <= r[2] and r[1] <= o[3] and o[1] <= r[3]):
+        return False
+    if slack is None:
+        return True
+    inter = area([max(r[0], o[0]), max(r[1], o[1]), min(r[2], o[2]), min(r[3], o[3])])
+    bound = area([min(r[0], o[0]), min(r[1], o[1]), max(r[2], o[2]), max(r[3], o[3])])
+    return bound <= slack * (area(r) + area(o) - inter)
+
+
+def look_regions(lines: np.ndarray, reach: float, width: int, height: int,
+                 slack: float | None = None) -> list[tuple[int, int, int, int]]:
     """Integer rects (x0, y0, x1, y1) to look at again: the reach_rects of the lines, overlapping ones merged into
-    their bounding rect (one detector run each)."""
+    their bounding rect (one detector run each) where worth_merging says so."""
     if len(lines) == 0:
         return []
     rects = [list(r) for r in reach_rects(lines, reach, width, height)]
@@ -89,7 +127,7 @@ def look_regions(lines: np.ndarray, reach: float, width: int, height: int) -> li
         out: list[list[float]] = []
         for r in rects:
             for o in out:
-                if r[0] <= o[2] and o[0] <= r[2] and r[1] <= o[3] and o[1] <= r[3]:
+                if worth_merging(r, o, slack):
                     o[:] = [min(o[0], r[0]), min(o[1], r[1]), max(o[2], r[2]), max(o[3], r[3])]
                     merged = True
                     break
@@ -135,8 +173,8 @@ def second_look(gray: np.ndarray, raw: np.ndarray, look: SecondLookSettings,
         return np.zeros((0, 5), np.float32)
     sigma = look.blur * float(np.median(thickness(lines)))
     found = [np.zeros((0, 5), np.float32)]
-    for x0, y0, x1, y1 in look_regions(lines, look.reach, w, h):
-        d = detect_view(flattened(gray[y0:y1, x0:x1], sigma, look.gain))
+    for x0, y0, x1, y1 in look_regions(lines, look.reach, w, h, look.slack):
+        d = detect_view(flattened(gray[y0:y1, x0:x1], sigma, look.gain, look.background))
         d = d[d[:, 4] >= look.accept]
         if len(d):
             d = d.copy()
