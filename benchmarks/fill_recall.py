@@ -1,0 +1,153 @@
+"""The fill alone, on synthetic images whose text is known exactly: render a synthetic set in memory (the
+generator's own scenes, so every text pixel is known), blank every item box (grown by the detector's committed
+margins) with the pipeline's fill (inference/pixels/redact.fill_rects, the 8-bit noise rule), and count the items
+whose ink is erased (>= 97 % of the pixels where the drawn text differs visibly from the clean frame no longer
+stand out, erased_share()), plus the non-text pixels changed.
+
+    python benchmarks/fill_recall.py [--seed 9501] [--n 300] [--families A B ..] [--fonts held-out] [--out FILE]
+
+WHY: the real benchmark (benchmarks/real_pixels.py) has 13 dev files, and its ink (pixels standing out from the
+ring's median) also counts a second background inside a box as ink; a change to the fill's background rules
+(panels, tones, noise) must be shown not to leave text on thousands of items in many fonts, plates and backgrounds,
+measured on the true text pixels, before any detector is involved. Frames are treated as 8-bit stored data (grey:
+MONOCHROME2, colour: RGB), the regime where the noise and panel rules apply (deeper data blanks every pixel that is
+not the fill).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from inference.detect.boxes import grow  # noqa: E402
+from inference.detect.detector import DetectorSettings, load_sidecar  # noqa: E402
+from inference.pixels.redact import deviation, fill_rects, nearest_values, noise_tolerance, to_rects  # noqa: E402
+from inference.resources import DEFAULT_MODEL  # noqa: E402
+from synth.fonts import discover_fonts, select_fonts  # noqa: E402
+from synth.generate import render_one  # noqa: E402
+from synth.render import Scene, composite  # noqa: E402
+from synth.layout import load_layouts  # noqa: E402
+from training.evaluate import wilson  # noqa: E402
+from training.realeval import MIN_INK, REMOVED_SHARE, box_union, changed_mask  # noqa: E402
+
+ERASED = 0.25  # an ink pixel is erased when it stands out from the nearest non-ink pixel by at most this x contrast
+DEV_FAMILIES = ("us_corner_blocks", "inverse_plate_dx", "xa_rf_overlay")  # the held-out layouts (MODEL_CARD.md)
+
+
+def item_rects(boxes: list[list[int]], s: DetectorSettings, height: int, width: int) -> np.ndarray:
+    """The items' boxes grown by the committed margins, as fill rects."""
+    boxes = np.array([[*b, 1.0] for b in boxes], np.float64).reshape(-1, 5)
+    return to_rects(grow(boxes, s.margin_rel, s.margin_min, width, height, s.margin_along), height, width)
+
+
+def true_ink(drawn: np.ndarray, clean: np.ndarray, box: list[int]) -> np.ndarray | None:
+    """Bool mask (box-sized) of the item's visible text pixels: where the drawn frame differs from the same frame
+    drawn without text (plates kept) by
+    at least max(10, 40 % of the item's strongest difference) in some channel; None when fewer than MIN_INK."""
+    x0, y0, x1, y1 = box
+    diff = deviation(drawn[y0:y1, x0:x1], clean[y0:y1, x0:x1], 2)
+    if diff.size == 0:
+        return None
+    ink = diff >= max(10.0, 0.4 * float(diff.max()))
+    return ink if int(ink.sum()) >= MIN_INK else None
+
+
+def erased_share(out: np.ndarray, ink: np.ndarray, box: list[int], contrast: float, tol: float) -> float:
+    """Share of an item's ink pixels that no longer stand out in ``out``: within max(tol, ERASED x the item's
+    contrast) of the nearest pixel of the box that was not ink, or of any such pixel within 2 px. WHY not "changed": a fill that paints a box the
+    text's own colour (white letters, white field) leaves the letters' pixels as they were and the text gone, one
+    that moves the edge between two backgrounds leaves outline pixels as they were and the text gone, and one that
+    rewrites letters to a near copy of themselves leaves them legible."""
+    x0, y0, x1, y1 = box
+    crop = out[y0:y1, x0:x1].astype(np.int32).reshape(y1 - y0, x1 - x0, -1)
+    h, w = ink.shape
+    pad = np.pad(crop, ((2, 2), (2, 2), (0, 0)))
+    free = np.pad(~ink, 2)  # non-ink pixels of the box (the padding is not)
+    best = np.full((h, w), np.iinfo(np.int32).max, np.int64)
+    for dy in range(5):
+        for dx in range(5):
+            d = np.abs(crop - pad[dy:dy + h, dx:dx + w]).max(axis=2)
+            best = np.where(free[dy:dy + h, dx:dx + w], np.minimum(best, d), best)
+    nearest = deviation(crop, nearest_values(crop, ~ink), 2)  # also: thick strokes have no non-ink pixel that close
+    return float((np.minimum(best, nearest)[ink] <= max(tol, ERASED * contrast)).mean())
+
+
+def check_scene(view: np.ndarray, drawn: np.ndarray, clean: np.ndarray, boxes: list[list[int]],
+                s: DetectorSettings) -> tuple[list[float | None], float]:
+    """Share of each item's true ink erased by the fill (None: nothing visible), and the non-text share changed."""
+    h, w = view.shape[:2]
+    out = view.copy()
+    tol = noise_tolerance(out, 8, "RGB" if out.ndim == 3 else "MONOCHROME2")
+    fill_rects(out, item_rects(boxes, s, h, w), tol)
+    shares: list[float | None] = []
+    for x0, y0, x1, y1 in boxes:
+        ink = true_ink(drawn, clean, [x0, y0, x1, y1])
+        contrast = float(deviation(drawn[y0:y1, x0:x1], clean[y0:y1, x0:x1], 2).max()) if ink is not None else 0.0
+        shares.append(None if ink is None else erased_share(out, ink, [x0, y0, x1, y1], contrast, tol))
+    nontext = ~box_union(boxes, h, w)
+    changed = changed_mask(view, out)
+    return shares, float(changed[nontext].mean()) if nontext.any() else 0.0
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seed", type=int, default=9501, help="9501: the synthetic dev set's seed (never trained on)")
+    ap.add_argument("--n", type=int, default=300)
+    ap.add_argument("--families", nargs="*", default=list(DEV_FAMILIES))
+    ap.add_argument("--fonts", nargs="*", default=["held-out"])
+    ap.add_argument("--out", type=Path, default=None, help="results JSON (default: print only)")
+    a = ap.parse_args(argv)
+    s = DetectorSettings.from_sidecar(load_sidecar(DEFAULT_MODEL))
+    layouts = load_layouts()
+    fonts = select_fonts(discover_fonts(), a.fonts, None)
+    families = tuple(sorted(a.families))
+    t0 = time.time()
+    n = removed = phi = phi_removed = 0
+    nontext, missed, by_family = [], [], Counter()
+    for index in range(a.n):
+        family = families[index % len(families)]
+        r = render_one(layouts[family], fonts, a.seed, index)
+        view, drawn = r["png"], r["display"][0]
+        clean = composite(np.asarray(r["clean"][0], np.float32), Scene(plates=r["scene"].plates), 0)  # no text
+        if view.shape != drawn.shape or view.dtype != np.uint8:
+            continue  # a frame stored otherwise (16-bit): the tolerance rules do not apply there
+        items = [it for it in r["scene"].items if it.frames is None or 0 in it.frames]
+        if not items:
+            continue
+        shares, share = check_scene(view, drawn, clean, [it.box for it in items], s)
+        nontext.append(share)
+        for it, got in zip(items, shares, strict=True):
+            if got is None:
+                continue
+            ok = got >= REMOVED_SHARE
+            n += 1
+            removed += ok
+            phi += it.phi
+            phi_removed += ok and it.phi
+            if not ok:
+                missed.append(f"{r['id']} {family} {it.font_id}: {it.text!r} ({got:.0%})")
+                by_family[family] += 1
+    lo, hi = wilson(removed, n)
+    print(f"fill only, {len(nontext)} 8-bit images of seed {a.seed} ({time.time() - t0:.0f} s)")
+    print(f"  items removed {removed}/{n} = {removed / max(1, n):.3%} (95 % CI {lo:.3%}-{hi:.3%}); "
+          f"personal {phi_removed}/{phi}")
+    print(f"  non-text changed: mean {np.mean(nontext):.3%}, max {np.max(nontext):.3%}")
+    for line in missed[:40]:
+        print("  not removed:", line)
+    if a.out:
+        a.out.write_text(json.dumps({"seed": a.seed, "n": a.n, "items": n, "removed": removed, "phi": phi,
+                                     "phi_removed": phi_removed, "nontext_mean": float(np.mean(nontext)),
+                                     "nontext_max": float(np.max(nontext)), "missed": missed,
+                                     "missed_by_family": dict(by_family)}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
