@@ -29,16 +29,15 @@ sys.path.insert(0, str(ROOT))
 
 from inference.detect.boxes import grow  # noqa: E402
 from inference.detect.detector import DetectorSettings, load_sidecar  # noqa: E402
-from inference.pixels.redact import deviation, fill_rects, nearest_values, noise_tolerance, to_rects  # noqa: E402
+from inference.pixels.redact import deviation, fill_rects, noise_tolerance, to_rects  # noqa: E402
 from inference.resources import DEFAULT_MODEL  # noqa: E402
 from synth.fonts import discover_fonts, select_fonts  # noqa: E402
 from synth.generate import render_one  # noqa: E402
 from synth.render import Scene, composite  # noqa: E402
 from synth.layout import load_layouts  # noqa: E402
 from training.evaluate import wilson  # noqa: E402
-from training.realeval import MIN_INK, REMOVED_SHARE, box_union, changed_mask  # noqa: E402
+from training.realeval import REMOVED_SHARE, box_union, changed_mask, erased_share, true_ink  # noqa: E402
 
-ERASED = 0.25  # an ink pixel is erased when it stands out from the nearest non-ink pixel by at most this x contrast
 DEV_FAMILIES = ("us_corner_blocks", "inverse_plate_dx", "xa_rf_overlay")  # the held-out layouts (MODEL_CARD.md)
 
 
@@ -46,38 +45,6 @@ def item_rects(boxes: list[list[int]], s: DetectorSettings, height: int, width: 
     """The items' boxes grown by the committed margins, as fill rects."""
     boxes = np.array([[*b, 1.0] for b in boxes], np.float64).reshape(-1, 5)
     return to_rects(grow(boxes, s.margin_rel, s.margin_min, width, height, s.margin_along), height, width)
-
-
-def true_ink(drawn: np.ndarray, clean: np.ndarray, box: list[int]) -> np.ndarray | None:
-    """Bool mask (box-sized) of the item's visible text pixels: where the drawn frame differs from the same frame
-    drawn without text (plates kept) by
-    at least max(10, 40 % of the item's strongest difference) in some channel; None when fewer than MIN_INK."""
-    x0, y0, x1, y1 = box
-    diff = deviation(drawn[y0:y1, x0:x1], clean[y0:y1, x0:x1], 2)
-    if diff.size == 0:
-        return None
-    ink = diff >= max(10.0, 0.4 * float(diff.max()))
-    return ink if int(ink.sum()) >= MIN_INK else None
-
-
-def erased_share(out: np.ndarray, ink: np.ndarray, box: list[int], contrast: float, tol: float) -> float:
-    """Share of an item's ink pixels that no longer stand out in ``out``: within max(tol, ERASED x the item's
-    contrast) of the nearest pixel of the box that was not ink, or of any such pixel within 2 px. WHY not "changed": a fill that paints a box the
-    text's own colour (white letters, white field) leaves the letters' pixels as they were and the text gone, one
-    that moves the edge between two backgrounds leaves outline pixels as they were and the text gone, and one that
-    rewrites letters to a near copy of themselves leaves them legible."""
-    x0, y0, x1, y1 = box
-    crop = out[y0:y1, x0:x1].astype(np.int32).reshape(y1 - y0, x1 - x0, -1)
-    h, w = ink.shape
-    pad = np.pad(crop, ((2, 2), (2, 2), (0, 0)))
-    free = np.pad(~ink, 2)  # non-ink pixels of the box (the padding is not)
-    best = np.full((h, w), np.iinfo(np.int32).max, np.int64)
-    for dy in range(5):
-        for dx in range(5):
-            d = np.abs(crop - pad[dy:dy + h, dx:dx + w]).max(axis=2)
-            best = np.where(free[dy:dy + h, dx:dx + w], np.minimum(best, d), best)
-    nearest = deviation(crop, nearest_values(crop, ~ink), 2)  # also: thick strokes have no non-ink pixel that close
-    return float((np.minimum(best, nearest)[ink] <= max(tol, ERASED * contrast)).mean())
 
 
 def check_scene(view: np.ndarray, drawn: np.ndarray, clean: np.ndarray, boxes: list[list[int]],
@@ -111,7 +78,9 @@ def main(argv: list[str] | None = None) -> None:
     families = tuple(sorted(a.families))
     t0 = time.time()
     n = removed = phi = phi_removed = 0
-    nontext, missed, by_family = [], [], Counter()
+    nontext: list[float] = []
+    missed: list[str] = []
+    by_family: Counter[str] = Counter()
     for index in range(a.n):
         family = families[index % len(families)]
         r = render_one(layouts[family], fonts, a.seed, index)

@@ -4,6 +4,9 @@ benchmarks/real_pixels.py for the pipeline's outputs and by the operating-point 
 - A text item counts as REMOVED when at least 97 % of its ink pixels changed. Ink = the pixels of the item's
   labelled box that stand out from the local background (median of a 2-pixel ring around the box). An item with
   fewer than 3 ink pixels (nothing visible) is not counted.
+- Synthetic scenes know their text exactly (true_ink: where the drawn frame differs from the frame drawn without
+  text); there an item counts as erased when its ink pixels no longer stand out (erased_share), so that a fill
+  which keeps a second background inside a box is not counted against it (benchmarks/fill_recall.py).
 - Non-text pixels = every pixel outside all labelled boxes of that frame; their changed share is the
   over-redaction of a file with text. On a text-free frame the changed share of all pixels is reported.
 """
@@ -13,9 +16,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from inference.pixels.redact import deviation, nearest_values
+
 REMOVED_SHARE = 0.97  # share of an item's ink pixels that must change for it to count as removed
 RING = 2  # px around a box whose median is the local background
 MIN_INK = 3  # items with fewer visible ink pixels are not counted (nothing to remove)
+ERASED = 0.25  # an ink pixel is erased when it stands out from the nearest non-ink pixel by at most this x contrast
 
 
 def _int_box(box, height: int, width: int) -> tuple[int, int, int, int]:
@@ -134,3 +140,35 @@ def summary_line(name: str, s: dict) -> str:
     items = f"{s['items_removed']}/{s['items']}" + (f" = {s['items_removed'] / s['items']:.1%}" if s["items"] else "")
     return (f"{name:28s} personal {s['phi_removed']}/{s['phi']}  all text {items:16s}  "
             f"non-text changed (files with text) {pct(s['nontext_changed'])}  text-free changed {pct(s['textfree_changed'])}")
+
+
+def true_ink(drawn: np.ndarray, clean: np.ndarray, box: list[int]) -> np.ndarray | None:
+    """Bool mask (box-sized) of the item's visible text pixels: where the drawn frame differs from the same frame
+    drawn without text (plates kept) by at least max(10, 40 % of the item's strongest difference) in some channel;
+    None when fewer than MIN_INK."""
+    x0, y0, x1, y1 = box
+    diff = deviation(drawn[y0:y1, x0:x1], clean[y0:y1, x0:x1], 2)
+    if diff.size == 0:
+        return None
+    ink = diff >= max(10.0, 0.4 * float(diff.max()))
+    return ink if int(ink.sum()) >= MIN_INK else None
+
+
+def erased_share(out: np.ndarray, ink: np.ndarray, box: list[int], contrast: float, tol: float) -> float:
+    """Share of an item's ink pixels that no longer stand out in ``out``: within max(tol, ERASED x the item's
+    contrast) of the nearest pixel of the box that was not ink, or of any such pixel within 2 px. WHY not
+    "changed": a fill that paints a box the text's own colour (white letters, white field) leaves the letters'
+    pixels as they were and the text gone, one that moves the edge between two backgrounds leaves outline pixels as
+    they were and the text gone, and one that rewrites letters to a near copy of themselves leaves them legible."""
+    x0, y0, x1, y1 = box
+    crop = out[y0:y1, x0:x1].astype(np.int32).reshape(y1 - y0, x1 - x0, -1)
+    h, w = ink.shape
+    pad = np.pad(crop, ((2, 2), (2, 2), (0, 0)))
+    free = np.pad(~ink, 2)  # non-ink pixels of the box (the padding is not)
+    best = np.full((h, w), np.iinfo(np.int32).max, np.int64)
+    for dy in range(5):
+        for dx in range(5):
+            d = np.abs(crop - pad[dy:dy + h, dx:dx + w]).max(axis=2)
+            best = np.where(free[dy:dy + h, dx:dx + w], np.minimum(best, d), best)
+    nearest = deviation(crop, nearest_values(crop, ~ink), 2)  # also: thick strokes have no non-ink pixel that close
+    return float((np.minimum(best, nearest)[ink] <= max(tol, ERASED * contrast)).mean())

@@ -24,6 +24,13 @@ flat s x s window (every channel within 2x the tolerance), s = panel_side() of t
 (PANEL_SHARE of its height, at least PANEL_SIDE), so that no stroke of any text such a box can hold contains such
 a window. WHY: the ring's one median painted whole grey bars black.
 
+Continuing-background rule (continuing_backgrounds): a line box on a title bar often reaches into the black screen
+below, so the piece's ring is mostly black and the bar shows only as a run of the ring along one edge; between tight
+lines no flat window fits. A ring tone other than its median, unbroken along at least the piece's thickest box, is a
+panel too, when the piece holds text well beyond it (beyond(): farther from the screen, and CONTRAST x tol from it);
+it claims the piece pixels of its tone connected to that run, less thin parts bordering another tone (glyph strokes
+of that tone on another background). WHY: the ring's median painted whole title bars black (DIRW0007, Issue19).
+
 Local-background rule (rewrite_local): a piece's backgrounds are its quiet pixels (within the tolerance of the
 ring's median) and its panels (each with its own median); a pixel within the tolerance of its nearest background
 and connected to it is background too. Only the rest, the text, is rewritten: each pixel takes the value of its
@@ -49,6 +56,10 @@ MOSTLY = 0.5            # a piece where more than this share stands out is textu
 NOISE_SPREAD = 3.0      # the ring's noise: this x the mean distance of its quiet pixels from the median
 PANEL_SIDE = 5          # smallest side of a flat window that marks a panel (px)
 PANEL_SHARE = 0.6       # ... and at least this share of the piece's largest box height (strokes are < 1/4 of it)
+RUN_SHARE = 1.0         # continuing background: a ring run at least this x the piece's thickest box ...
+MAX_TONES = 3           # ... of at most this many tones per piece (continuing_backgrounds) ...
+CONTRAST = 8.0          # ... kept only under text at least this x tol from it (fainter text left a ghost) ...
+THIN_SHARE = 0.3        # ... less its parts thinner than this x the thickest box bordering another tone
 
 
 def to_rects(boxes: np.ndarray, rows: int, cols: int) -> Rects:
@@ -139,11 +150,13 @@ def panel_mask(sub: np.ndarray, tol: float, need: np.ndarray) -> np.ndarray:
 
 
 def rewrite_piece(sub: np.ndarray, piece: np.ndarray, ring: np.ndarray, fill: np.ndarray, tol: float,
-                  need: np.ndarray, shown: np.ndarray | None = None, fill_shown: np.ndarray | None = None) -> None:
+                  need: np.ndarray, shown: np.ndarray | None = None, fill_shown: np.ndarray | None = None,
+                  continuing: np.ndarray | None = None) -> None:
     """Blank one piece in place (``sub``: the piece's bounding box of the frame; ``piece``: its mask there; ``ring``:
     its ring pixels as shown; ``need``: panel_side() per pixel there), by the rules of the module docstring.
     ``shown``/``fill_shown``: what ``sub``/``fill`` look like (a palette's colours), where distances are measured;
-    None: the stored values themselves."""
+    None: the stored values themselves. ``continuing``: the piece's pixels on a background that continues outside
+    it (continuing_backgrounds()), treated as panel."""
     shown = sub if shown is None else shown
     fill_shown = fill if fill_shown is None else fill_shown
     strong = piece & (deviation(shown, fill_shown, 2) > tol)
@@ -154,7 +167,98 @@ def rewrite_piece(sub: np.ndarray, piece: np.ndarray, ring: np.ndarray, fill: np
         return
     quiet = deviation(ring, fill_shown, 1)
     noise = NOISE_SPREAD * float(quiet[quiet <= tol].mean()) if (quiet <= tol).any() else 0.0
-    rewrite_local(sub, shown, piece, strong, strong & panel_mask(shown, tol, need), (fill, fill_shown), tol, noise)
+    panel = panel_mask(shown, tol, need)
+    if continuing is not None:
+        panel |= continuing
+    rewrite_local(sub, shown, piece, strong, strong & panel, (fill, fill_shown), tol, noise)
+
+
+def continuing_backgrounds(look: np.ndarray, piece: np.ndarray, ring: np.ndarray, tol: float,
+                           thickness: int) -> np.ndarray:
+    """Pixels of ``piece`` (bool, over ``look``: the piece's bounding box plus a 1-px border, as shown, 8-bit) that
+    lie on a panel continuing outside the piece (continuing-background rule, module docstring).
+
+    The ring's tones (``ring``: its mask there) are taken in turn, up to MAX_TONES: the ring's median (the screen),
+    then the median of the ring pixels not yet within ``tol`` of a tone. A tone other than the screen is a panel when
+    its pixels hold an unbroken run of the ring at least RUN_SHARE x ``thickness`` (the piece's thickest box) long,
+    and the piece holds text beyond it (beyond()); it claims the piece pixels within ``tol`` of it connected to that
+    run, less its thin parts bordering another tone (thin_on_another()).
+
+    WHY: a line box on a title bar often reaches into the black screen below it, so its ring is mostly black and the
+    bar's grey runs along one edge only; between tight lines there is no flat window wide enough for the panel rule,
+    and the whole bar was painted black. A run as long as the thickest box is longer than any stroke of its text."""
+    out = np.zeros(piece.shape, bool)
+    run = int(np.ceil(RUN_SHARE * thickness))
+    screen = lower_median(look[ring])
+    if int((deviation(look[ring], screen, 1) > tol).sum()) < run:
+        return out  # the ring is the screen all round (most pieces): no second tone can hold a run
+    thin = max(3, int(round(THIN_SHARE * thickness)) // 2 * 2 + 1)
+    left = ring.copy()
+    kernel = np.ones((3, 3), np.uint8)
+    tones: list[tuple[np.ndarray | None, np.ndarray]] = []  # (its claimed pixels or None, the pixels of it) per tone
+    for k in range(MAX_TONES):
+        if int(left.sum()) < run:
+            break
+        tone = lower_median(look[left])
+        close = deviation(look, tone, 2) <= tol
+        members = ring & close
+        if not (members & left).any():
+            break
+        left &= ~members
+        n, parts, stats, _ = cv2.connectedComponentsWithStats(
+            (cv2.dilate(members.astype(np.uint8), kernel).astype(bool) & ring).astype(np.uint8), connectivity=8)
+        runs = np.isin(parts, np.flatnonzero(stats[:, cv2.CC_STAT_AREA] >= run)) & members & (parts > 0)
+        if not runs.any() or k == 0 or not beyond(look, piece & ~close, screen, tone, tol):
+            tones.append((None, close))  # the screen, or a tone beside the text: only a border for thin_on_another
+            continue
+        claim = piece & close
+        seeds = cv2.dilate(runs.astype(np.uint8), kernel).astype(bool) & claim
+        n, joined = cv2.connectedComponents(claim.astype(np.uint8), connectivity=8)
+        rooted = np.zeros(n, bool)
+        rooted[joined[seeds]] = True
+        rooted[0] = False
+        tones.append((rooted[joined], close))
+    for i, (taken, _) in enumerate(tones):
+        if taken is None:
+            continue
+        others = np.zeros_like(piece)
+        for j, (theirs, other) in enumerate(tones):
+            if j != i:
+                others |= other if theirs is None else (other | theirs)
+        out |= taken & ~thin_on_another(taken, others, thin)
+    return out
+
+
+def beyond(look: np.ndarray, rest: np.ndarray, screen: np.ndarray, tone: np.ndarray, tol: float) -> bool:
+    """Whether at least max(3, 1 %) of the ``rest`` pixels (not of ``tone``) lie farther from the ``screen`` tone (the
+    ring's median) than ``tone`` does, and at least CONTRAST x tol from ``tone``. WHY: a panel lies between the
+    screen and its text (black screen, grey bar, white letters); a tone as far out as the text is the text's own
+    colour touching the piece (white digits on black beside a white field); and faint text on a kept tone left a
+    ghost of its anti-aliased edges (synthetic XA overlays, benchmarks/fill_recall.py)."""
+    step = float(deviation(tone[None], screen, 1)[0])
+    far = rest & (deviation(look, screen, 2) > step + tol) & (deviation(look, tone, 2) >= CONTRAST * tol)
+    return int(far.sum()) >= max(3, int(0.01 * rest.size))
+
+
+def thin_on_another(claim: np.ndarray, others: np.ndarray, side: int) -> np.ndarray:
+    """The parts of ``claim`` thinner than ``side`` (not covered by its opening with a side x side square) whose
+    border two pixels out (past any anti-aliased edge) lies mostly on ``others`` (another background tone): strokes
+    of a glyph of this tone drawn on that other background that merely touch this tone's area (dark outlines of
+    letters on the white half of an XA frame). Thin parts bordered by text (the gaps between letters) stay."""
+    if not claim.any() or not others.any():
+        return np.zeros_like(claim)
+    kernel = np.ones((side, side), np.uint8)
+    thin = claim & ~cv2.morphologyEx(claim.astype(np.uint8), cv2.MORPH_OPEN, kernel).astype(bool)
+    n, parts = cv2.connectedComponents(thin.astype(np.uint8), connectivity=8)
+    if n < 2:
+        return thin
+    grown = cv2.dilate(parts.astype(np.float32), np.ones((5, 5), np.uint8)).astype(np.int64)
+    border = (grown > 0) & ~claim & ~cv2.dilate(thin.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    total = np.bincount(grown[border], minlength=n)
+    on_other = np.bincount(grown[border & others], minlength=n)
+    drop = on_other >= MOSTLY * np.maximum(total, 1)
+    drop[0] = False
+    return drop[parts]
 
 
 def nearest_values(sub: np.ndarray, kept: np.ndarray) -> np.ndarray:
@@ -240,6 +344,9 @@ def fill_rects(frame: np.ndarray, rects: Rects, tolerance: float = 0.0,
     need = np.zeros((rows, cols), np.int32)  # panel rule: panel_side() of the largest box over each pixel
     for x0, y0, x1, y1 in np.asarray(rects, dtype=np.int64).reshape(-1, 4):
         np.maximum(need[y0:y1, x0:x1], panel_side(int(y1 - y0)), out=need[y0:y1, x0:x1])
+    thickest = np.zeros(n, np.int64)  # continuing-background rule: the thickest box of each piece
+    for x0, y0, x1, y1 in np.asarray(rects, dtype=np.int64).reshape(-1, 4):
+        thickest[labels[y0, x0]] = max(thickest[labels[y0, x0]], min(x1 - x0, y1 - y0))
     near = cv2.dilate(labels.astype(np.float32), np.ones((3, 3), np.uint8)).astype(np.int64)  # highest label nearby
     ring = ~blanked & (near > 0)
     look = frame if shown is None else shown
@@ -262,9 +369,25 @@ def fill_rects(frame: np.ndarray, rects: Rects, tolerance: float = 0.0,
         x, y, w, h, _ = stats[k]
         sub = frame[y:y + h, x:x + w]
         piece = labels[y:y + h, x:x + w] == k
+        continuing = None
+        if tolerance > 0 and len(pixels):
+            continuing = piece_continuing(look, labels, ring, k, (x, y, w, h), tolerance, int(thickest[k]))
         rewrite_piece(sub, piece, looks, fill, tolerance, np.where(piece, need[y:y + h, x:x + w], 0),
-                      None if shown is None else shown[y:y + h, x:x + w], fill_look)
+                      None if shown is None else shown[y:y + h, x:x + w], fill_look, continuing)
     return blanked
+
+
+def piece_continuing(look: np.ndarray, labels: np.ndarray, ring: np.ndarray, k: int, bbox: tuple[int, int, int, int],
+                     tol: float, thickness: int) -> np.ndarray:
+    """continuing_backgrounds() of piece ``k`` (``labels`` == k, bounding box ``bbox`` = x, y, w, h), on its bounding
+    box plus a 1-px border (where its ring lies), returned over its bounding box."""
+    x, y, w, h = bbox
+    rows, cols = labels.shape
+    ex0, ey0, ex1, ey1 = max(0, x - 1), max(0, y - 1), min(cols, x + w + 1), min(rows, y + h + 1)
+    piece = labels[ey0:ey1, ex0:ex1] == k
+    own_ring = ring[ey0:ey1, ex0:ex1] & cv2.dilate(piece.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    found = continuing_backgrounds(look[ey0:ey1, ex0:ex1], piece, own_ring, tol, thickness)
+    return found[y - ey0:y - ey0 + h, x - ex0:x - ex0 + w]
 
 
 def fill_outside(frame: np.ndarray, keep: np.ndarray) -> np.ndarray:
