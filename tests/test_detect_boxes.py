@@ -118,6 +118,21 @@ def test_hysteresis_along_lines_drops_a_low_box_that_touches_the_line_from_below
     np.testing.assert_array_equal(kept[:, 1], np.float32([0, 0]))
 
 
+def test_hysteresis_thickness_ratio_keeps_the_next_line_and_drops_a_thick_box_on_the_anatomy():
+    """grow_ratio (session 12): a low box joins only through boxes within the ratio of its thickness. The next line
+    of a block (as thick as its line, stacked below) still grows; a low box three times as thick touching the line
+    (the top rows of an ultrasound sector under a label) does not, and neither does what only it touches."""
+    d = _boxes([0, 0, 100, 10, 0.5],      # seed line, 10 px thick
+               [0, 10, 90, 21, 0.01],     # the next line: stacked, 11 px thick -> kept
+               [0, 21, 120, 51, 0.01],    # 30 px thick under the second line: anatomy -> dropped at ratio 2
+               [120, 30, 200, 40, 0.01])  # touches only the thick box -> dropped with it
+    assert len(hysteresis(d, 0.02, 0.002, d)) == 4
+    kept = hysteresis(d, 0.02, 0.002, d, thickness_ratio=2.0)
+    np.testing.assert_array_equal(kept[:, 1], np.float32([0, 10]))
+    np.testing.assert_array_equal(select(d, 0.02, 0.002, 0.0, 0, 300, 60, 0.0, grow_ratio=2.0)[:, 1],
+                                  np.float32([0, 10]))
+
+
 def test_select_touching_is_judged_after_the_margin():
     """Two words 6 px apart on a 10 px line: apart as detected, joined once each is grown along the line."""
     raw = _boxes([0, 0, 40, 10, 0.6], [46, 0, 80, 10, 0.005])

@@ -97,6 +97,7 @@ class DetectParams:
     conf: float = 0.10
     conf_grow: float | None = None  # hysteresis: boxes down to this score kept where they touch a box >= conf
     grow_line: bool = False  # ... and lie on its text line (inference/detect/boxes.py hysteresis)
+    grow_ratio: float | None = None  # ... and grow only from boxes of a thickness within this ratio (same place)
     bridge: float = 0.0  # blank gaps up to bridge x line thickness between two kept boxes of one line
     iou: float = 0.5
     margin_rel: float = 0.25  # grow each box by this x box thickness across the text

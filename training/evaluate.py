@@ -260,7 +260,7 @@ def evaluate(data: Path, detector, confs: list[float] | None = None, examples_di
         exam = _pick(row, gt, "exam", "exam_type", "modality")
         for c in points:
             dets = select(raw, c[0], getattr(s, "conf_grow", None), c[1], s.margin_min, w, h, c[2],
-                          getattr(s, "bridge", 0.0), getattr(s, "grow_line", False))
+                          getattr(s, "bridge", 0.0), getattr(s, "grow_line", False), getattr(s, "grow_ratio", None))
             if looked and c == op:
                 _accumulate(first_only, score_image(gt, dets, h, w, img), fam, exam)
             dets = np.concatenate([dets[:, :5], again]) if len(again) else dets

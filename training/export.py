@@ -60,8 +60,9 @@ def export(params: Params, weights: Path | None = None) -> Path:
         "format": "yolo-raw-head: input Nx3xHxW RGB float 0..1 (H, W multiples of 32, <= tile), "
                   "output Nx(4+nc)xA [cx,cy,w,h,scores] in tile px",
         "classes": ["text"],
-        "settings": {k: getattr(params.detect, k) for k in ("tile", "overlap", "conf", "conf_grow", "grow_line", "bridge", "iou", "margin_rel", "margin_along", "margin_min", "scales",
-                                                         "second_look", "prior_conf", "max_thickness", "small_side",
+        "settings": {k: getattr(params.detect, k) for k in ("tile", "overlap", "conf", "conf_grow", "grow_line",
+                                                         "grow_ratio", "bridge", "iou", "margin_rel", "margin_along",
+                                                         "margin_min", "scales", "second_look", "prior_conf", "max_thickness", "small_side",
                                                          "small_upscale")}
                     | {"batch": params.export.batch},
         "sha256": sha256_file(onnx),

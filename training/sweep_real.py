@@ -116,7 +116,7 @@ def boxes_at(det: TextDetector, img: Image, raw: np.ndarray, looks: dict | None 
     h, w = img.view.shape[:2]
     r = boost_prior(raw, img.prior, s.conf, s.prior_conf)
     kept = select(r, s.conf, s.conf_grow, s.margin_rel, s.margin_min, w, h, s.margin_along, s.bridge,
-                  s.grow_line)[:, :5]
+                  s.grow_line, s.grow_ratio)[:, :5]
     if s.second_look is not None and len(r):
         key = (id(img), s.conf, s.margin_along, s.margin_rel, s.margin_min)
         if looks is None or key not in looks:

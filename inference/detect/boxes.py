@@ -90,12 +90,15 @@ def touching(boxes: np.ndarray) -> np.ndarray:
 
 
 def hysteresis(dets: np.ndarray, seed_conf: float, grow_conf: float, grown: np.ndarray,
-               along_lines: bool = False) -> np.ndarray:
+               along_lines: bool = False, thickness_ratio: float | None = None) -> np.ndarray:
     """Keep boxes scoring >= seed_conf, plus every box scoring >= grow_conf that is connected to one of them through
     a chain of touching ``grown`` boxes (the same boxes after the safety margin); rows of dets, order kept.
     ``along_lines``: a link also needs both boxes on one text line (same_line). WHY: a low box that merely touches a
     confident one often lies across two lines or under the line, on the anatomy beside the text (the top rows of
-    an ultrasound sector); a line's missed ends continue it on the same line.
+    an ultrasound sector); a line's missed ends continue it on the same line. ``thickness_ratio``: a link also
+    needs the two boxes' thicknesses (thin sides) within that ratio. WHY: the next line of a block has its line's
+    thickness, while the low box beside a confident one on the anatomy (a box over the top rows of a sector, over
+    tissue under an icon) is often two or three times as thick.
 
     WHY (Canny's rule for edges, applied to text lines): the detector's misses are the first or last words of a
     line, or the faint part of a line, which it still sees at a low score next to a confident box. A low-scoring box
@@ -109,6 +112,9 @@ def hysteresis(dets: np.ndarray, seed_conf: float, grow_conf: float, grown: np.n
     if keep.all() or not keep.any():
         return d[keep]
     adj = touching(g) & same_line(g, g) if along_lines else touching(g)
+    if thickness_ratio is not None:
+        t = np.minimum(g[:, 2] - g[:, 0], g[:, 3] - g[:, 1])
+        adj &= np.maximum(t[:, None], t[None, :]) <= thickness_ratio * np.minimum(t[:, None], t[None, :])
     while True:
         more = keep | adj[keep].any(axis=0)
         if (more == keep).all():
@@ -118,15 +124,16 @@ def hysteresis(dets: np.ndarray, seed_conf: float, grow_conf: float, grown: np.n
 
 def select(raw: np.ndarray, conf: float, conf_grow: float | None, margin_rel: float, margin_min: float,
            width: int, height: int, margin_along: float | None = None, bridge: float = 0.0,
-           grow_line: bool = False) -> np.ndarray:
+           grow_line: bool = False, grow_ratio: float | None = None) -> np.ndarray:
     """Raw detections (no margin) -> the boxes to blank, grown by the safety margin: score >= conf, plus, when
     conf_grow is set, lower-scoring boxes down to conf_grow connected to them (see hysteresis; ``grow_line``: only
-    along their line), plus the gaps of up to bridge x thickness between pieces of one line (see bridge_gaps)."""
+    along their line; ``grow_ratio``: only from boxes of a like thickness), plus the gaps of up to bridge x
+    thickness between pieces of one line (see bridge_gaps)."""
     grown = grow(raw, margin_rel, margin_min, width, height, margin_along)
     if len(raw) == 0:
         return grown
     kept = grown[raw[:, 4] >= conf] if conf_grow is None else hysteresis(grown, conf, min(conf, conf_grow), grown,
-                                                                                  grow_line)
+                                                                                  grow_line, grow_ratio)
     return bridge_gaps(kept, bridge)
 
 

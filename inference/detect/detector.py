@@ -32,6 +32,7 @@ class DetectorSettings:
     conf: float = 0.10
     conf_grow: float | None = None  # boxes down to this score are kept where they continue a box >= conf (hysteresis)
     grow_line: bool = False  # ... and only where they lie on its text line (boxes.hysteresis along_lines)
+    grow_ratio: float | None = None  # ... and only from boxes whose thickness is within this ratio (thickness_ratio)
     bridge: float = 0.0  # gaps of up to bridge x line thickness between two kept boxes of one line are blanked too
     iou: float = 0.5
     margin_rel: float = 0.25  # x box thickness, across the text
@@ -188,7 +189,7 @@ class TextDetector:
         of one line (boxes.bridge_gaps)."""
         s = self.settings
         return select(raw, s.conf, s.conf_grow, s.margin_rel, s.margin_min, width, height, s.margin_along, s.bridge,
-                      s.grow_line)
+                      s.grow_line, s.grow_ratio)
 
     def look_again(self, image: np.ndarray, raw: np.ndarray) -> np.ndarray:
         """Margin-grown boxes that continue the confident lines of ``raw`` on a background-flattened view
