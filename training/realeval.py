@@ -155,14 +155,21 @@ def true_ink(drawn: np.ndarray, clean: np.ndarray, box: list[int]) -> np.ndarray
 
 
 def erased_share(out: np.ndarray, ink: np.ndarray, box: list[int], contrast: float, tol: float) -> float:
-    """Share of an item's ink pixels that no longer stand out in ``out``: within max(tol, ERASED x the item's
-    contrast) of the nearest pixel of the box that was not ink, or of any such pixel within 2 px. WHY not
-    "changed": a fill that paints a box the text's own colour (white letters, white field) leaves the letters'
-    pixels as they were and the text gone, one that moves the edge between two backgrounds leaves outline pixels as
-    they were and the text gone, and one that rewrites letters to a near copy of themselves leaves them legible."""
+    """Share of an item's ink pixels that no longer stand out in ``out`` (erased_mask). WHY not "changed": a fill
+    that paints a box the text's own colour (white letters, white field) leaves the letters' pixels as they were and
+    the text gone, one that moves the edge between two backgrounds leaves outline pixels as they were and the text
+    gone, and one that rewrites letters to a near copy of themselves leaves them legible."""
+    return float(erased_mask(out, ink, box, contrast, tol)[ink].mean())
+
+
+def erased_mask(out: np.ndarray, ink: np.ndarray, box: list[int], contrast: float, tol: float) -> np.ndarray:
+    """Box-sized bool: pixels within max(tol, ERASED x the item's contrast) of the nearest pixel of the box that was
+    not ink, or of any such pixel within 2 px (on ``ink`` pixels: erased)."""
     x0, y0, x1, y1 = box
     crop = out[y0:y1, x0:x1].astype(np.int32).reshape(y1 - y0, x1 - x0, -1)
     h, w = ink.shape
+    if ink.all():
+        return np.zeros((h, w), bool)
     pad = np.pad(crop, ((2, 2), (2, 2), (0, 0)))
     free = np.pad(~ink, 2)  # non-ink pixels of the box (the padding is not)
     best = np.full((h, w), np.iinfo(np.int32).max, np.int64)
@@ -171,4 +178,4 @@ def erased_share(out: np.ndarray, ink: np.ndarray, box: list[int], contrast: flo
             d = np.abs(crop - pad[dy:dy + h, dx:dx + w]).max(axis=2)
             best = np.where(free[dy:dy + h, dx:dx + w], np.minimum(best, d), best)
     nearest = deviation(crop, nearest_values(crop, ~ink), 2)  # also: thick strokes have no non-ink pixel that close
-    return float((np.minimum(best, nearest)[ink] <= max(tol, ERASED * contrast)).mean())
+    return np.minimum(best, nearest) <= max(tol, ERASED * contrast)

@@ -189,6 +189,8 @@ def continuing_backgrounds(look: np.ndarray, piece: np.ndarray, ring: np.ndarray
     and the whole bar was painted black. A run as long as the thickest box is longer than any stroke of its text."""
     out = np.zeros(piece.shape, bool)
     run = int(np.ceil(RUN_SHARE * thickness))
+    if not ring.any():
+        return out
     screen = lower_median(look[ring])
     if int((deviation(look[ring], screen, 1) > tol).sum()) < run:
         return out  # the ring is the screen all round (most pieces): no second tone can hold a run
