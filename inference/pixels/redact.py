@@ -37,9 +37,11 @@ and connected to it is background too. Only the rest, the text, is rewritten: ea
 nearest background pixel (so text on a panel becomes panel, text on a noisy screen takes that screen's noise, and
 no letter shape is left as a flat silhouette), and so do the GROW px around it (anti-aliasing) where they differ
 from their background by more than the ring's own noise: on a clean black screen a faint outline of the letters
-would show in a narrow window, on a noisy one it is lost in the noise. A piece that mostly stands out (text on
-tissue) is filled whole with the median, as before. Every step is a pure function of the pixels, so a re-run
-writes the same bytes.
+would show in a narrow window, on a noisy one it is lost in the noise. Text whose nearest background is a panel,
+and the PANEL_HALO px around it, take that panel's median instead: on a JPEG'd panel the pixel nearest a stroke is
+its ringing, and letters rewritten to it stayed legible as shapes of another tone (Issue19's navy bar). A piece that
+mostly stands out (text on tissue) is filled whole with the median, as before. Every step is a pure function of the
+pixels, so a re-run writes the same bytes.
 """
 from __future__ import annotations
 
@@ -52,6 +54,7 @@ Rects = np.ndarray
 NOISE_LEVELS_8BIT = 5   # an 8-bit pixel within this many levels of the fill is background noise (2 % of 255)
 GROW = 1                # px around each standing-out pixel rewritten too (anti-aliasing; ringing beyond
                         # it stands out itself)
+PANEL_HALO = 2          # px around text on a panel that take the panel's median too (a JPEG'd panel's ringing)
 MOSTLY = 0.5            # a piece where more than this share stands out is texture under text: filled whole
 NOISE_SPREAD = 3.0      # the ring's noise: this x the mean distance of its quiet pixels from the median
 PANEL_SIDE = 5          # smallest side of a flat window that marks a panel (px)
@@ -300,10 +303,18 @@ def rewrite_local(sub: np.ndarray, shown: np.ndarray, piece: np.ndarray, strong:
     if ink.sum() > MOSTLY * piece.sum():
         sub[piece] = fill
         return
+    flat = np.zeros_like(ink)
+    if shown is sub and panel.any():  # text on a panel: it and PANEL_HALO px around it take the panel's median
+        on_panel = nearest_values(panel.astype(np.uint8), kept).astype(bool)
+        side = 2 * PANEL_HALO + 1
+        flat = (cv2.dilate(ink.astype(np.uint8), np.ones((side, side), np.uint8)).astype(bool) & piece) & on_panel
     halo = cv2.dilate(ink.astype(np.uint8), np.ones((2 * GROW + 1, 2 * GROW + 1), np.uint8)).astype(bool) \
         & piece & ~panel & ~ink
     ink |= halo & (deviation(shown, ref, 2) > noise)  # anti-aliasing that stands out from the screen's own noise
-    sub[ink] = nearest_values(sub, piece & ~ink)[ink]
+    rest = ink & ~flat
+    sub[rest] = nearest_values(sub, piece & ~ink & ~flat)[rest]
+    if flat.any():
+        sub[flat] = ref[flat]
 
 
 def noise_tolerance(frame: np.ndarray, bits_stored: int, photometric: str,
