@@ -3,7 +3,7 @@ on real text-free frames, against a RapidOCR-detector baseline (every box it fin
 
     python benchmarks/real_pixels.py [--split dev|train|all] [--free-limit N] [--model M.onnx]
                                      [--settings conf=0.2,second_look=None] [--no-baseline] [--out FILE]
-                                     [--files NAME,NAME] [--per-file]
+                                     [--files NAME,NAME] [--per-file] [--phi-sheet FILE.png]
 
 Prints, per modality and overall: personal items removed; all text items removed (>= 97 % of an item's ink pixels
 changed, training/realeval.py); the share of non-text pixels changed on files with text (mean / max); and the
@@ -212,6 +212,56 @@ def contact_sheet(labelled: dict, released: dict, path: Path, limit: int = 16) -
     cv2.imwrite(str(path), np.vstack(rows))
 
 
+def stretched(crop: np.ndarray) -> np.ndarray:
+    """``crop`` (grey or RGB) as 8-bit RGB, its 1st..99th percentile stretched to 0..255: the faint remnant of a
+    letter in a blanked box (a few levels of another tone) shows."""
+    a = crop.astype(np.float32)
+    a = np.repeat(a[..., None], 3, axis=2) if a.ndim == 2 else a
+    lo, hi = np.percentile(a, 1), np.percentile(a, 99)
+    return np.clip((a - lo) / max(1.0, hi - lo) * 255, 0, 255).astype(np.uint8)
+
+
+def phi_sheet(labelled: dict, released: dict, path: Path, width: int = 900) -> int:
+    """Every personal item of frame 0: the original crop beside the released crop contrast-stretched (stretched()),
+    rows of pairs, for a look by eye. WHY: neither metric sees a ghost (letters rewritten to a tone a few levels off
+    their panel: their ink did change), and session 12 found one only by looking. Returns the number of items."""
+    import cv2  # noqa: PLC0415
+
+    tiles = []
+    for name, (lf, _) in sorted(labelled.items()):
+        if name not in released:
+            continue
+        before, after = dicom_views(lf.path, [0])[0], dicom_views(released[name], [0])[0]
+        h, w = before.shape[:2]
+        for it in lf.label["items"]:
+            if not it["phi"] or it["frame"] not in ("all", 0):
+                continue
+            x0, y0, x1, y1 = (int(v) for v in it["box"])
+            x0, y0, x1, y1 = max(0, x0 - 6), max(0, y0 - 4), min(w, x1 + 6), min(h, y1 + 4)
+            if x1 <= x0 or y1 <= y0:
+                continue
+            b = before[y0:y1, x0:x1]
+            b = np.repeat(b[..., None], 3, axis=2) if b.ndim == 2 else b
+            pair = cv2.resize(np.hstack([b.astype(np.uint8), stretched(after[y0:y1, x0:x1])]), None, fx=2, fy=2,
+                              interpolation=cv2.INTER_NEAREST)[:, :width - 4]
+            tiles.append(cv2.copyMakeBorder(pair, 0, 4, 0, 4, cv2.BORDER_CONSTANT, value=(90, 90, 90)))
+    rows, row = [], []
+    for tile in tiles + [None]:
+        if row and (tile is None or sum(x.shape[1] for x in row) + tile.shape[1] > width):
+            hgt = max(x.shape[0] for x in row)
+            cells = [cv2.copyMakeBorder(x, 0, hgt - x.shape[0], 0, 0, cv2.BORDER_CONSTANT, value=(0, 0, 0))
+                     for x in row]
+            line = np.hstack(cells)
+            rows.append(cv2.copyMakeBorder(line, 0, 0, 0, width - line.shape[1], cv2.BORDER_CONSTANT, value=(0, 0, 0)))
+            row = []
+        if tile is not None:
+            row.append(tile)
+    if rows:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(path), cv2.cvtColor(np.vstack(rows), cv2.COLOR_RGB2BGR))
+    return len(tiles)
+
+
 def overlays(labelled: dict, inp: Path, released: dict, folder: Path) -> None:
     """One PNG per labelled file (the detector's view of frame 0): changed pixels outside the label boxes red,
     changed inside them blue, label boxes green. For finding where the non-text figure comes from."""
@@ -291,6 +341,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--settings", default="", help="detector settings overridden, k=v,k=v")
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--sheet", type=Path, default=None, help="write a before/after contact sheet PNG here")
+    ap.add_argument("--phi-sheet", type=Path, default=None,
+                    help="write every personal item, original | released contrast-stretched, to this PNG (by eye)")
     ap.add_argument("--out", type=Path, default=None, help="results file (default benchmarks/results/real_pixels_<split>.txt)")
     ap.add_argument("--files", default="", help="only the labelled files whose path contains one of these (a,b,c)")
     ap.add_argument("--per-file", action="store_true", help="also a line per labelled file")
@@ -328,6 +380,8 @@ def main(argv: list[str] | None = None) -> None:
         result = {"medanon": js, "medanon_files": per_file}
         if a.sheet:
             contact_sheet(labelled, released, a.sheet)
+        if a.phi_sheet:
+            print(f"{phi_sheet(labelled, released, a.phi_sheet)} personal items -> {a.phi_sheet}")
         if a.overlays:
             overlays(labelled, work / "in", released, a.overlays)
         if not a.no_baseline:
