@@ -35,11 +35,9 @@ from synth.fonts import discover_fonts, select_fonts  # noqa: E402
 from synth.generate import render_one  # noqa: E402
 from synth.render import Scene, composite  # noqa: E402
 from synth.layout import load_layouts  # noqa: E402
+from training.config import load_params  # noqa: E402
 from training.evaluate import wilson  # noqa: E402
 from training.realeval import REMOVED_SHARE, box_union, changed_mask, erased_share, true_ink  # noqa: E402
-
-DEV_FAMILIES = ("us_corner_blocks", "inverse_plate_dx", "xa_rf_overlay")  # the held-out layouts (MODEL_CARD.md)
-
 
 def item_rects(boxes: list[list[int]], s: DetectorSettings, height: int, width: int) -> np.ndarray:
     """The items' boxes grown by the committed margins, as fill rects."""
@@ -68,14 +66,14 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seed", type=int, default=9501, help="9501: the synthetic dev set's seed (never trained on)")
     ap.add_argument("--n", type=int, default=300)
-    ap.add_argument("--families", nargs="*", default=list(DEV_FAMILIES))
+    ap.add_argument("--families", nargs="*", default=None, help="default: params.yaml synth.heldout_families")
     ap.add_argument("--fonts", nargs="*", default=["held-out"])
     ap.add_argument("--out", type=Path, default=None, help="results JSON (default: print only)")
     a = ap.parse_args(argv)
     s = DetectorSettings.from_sidecar(load_sidecar(DEFAULT_MODEL))
     layouts = load_layouts()
     fonts = select_fonts(discover_fonts(), a.fonts, None)
-    families = tuple(sorted(a.families))
+    families = tuple(sorted(a.families or load_params().synth.heldout_families))
     t0 = time.time()
     n = removed = phi = phi_removed = 0
     nontext: list[float] = []
