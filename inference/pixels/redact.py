@@ -39,17 +39,28 @@ no letter shape is left as a flat silhouette), and so do the GROW px around it (
 from their background by more than the ring's own noise: on a clean black screen a faint outline of the letters
 would show in a narrow window, on a noisy one it is lost in the noise. Text whose nearest background is a panel,
 and the PANEL_HALO px around it, take that panel's median instead: on a JPEG'd panel the pixel nearest a stroke is
-its ringing, and letters rewritten to it stayed legible as shapes of another tone (Issue19's navy bar). A piece that
-mostly stands out (text on tissue) is filled whole with the median, as before. Every step is a pure function of the
-pixels, so a re-run writes the same bytes.
+its ringing, and letters rewritten to it stayed legible as shapes of another tone (Issue19's navy bar).
+
+Texture rule (rewrite_texture, 8-bit): a piece that mostly stands out from its ring's median lies on tissue or on a
+field. Its background and the texture's grain are drawn in from the pixels around it (inpainted()); what stands
+out from that background by more than TEXTURE_K x the grain (kept within 2 tol .. CONTRAST x tol), plus
+TEXTURE_HALO px around it, is the text and takes its nearest kept pixel's value; the rest of the tissue stays. When
+that is still most of the piece (rough tissue, text on a flat plate), the piece is filled whole with the median, as
+before. WHY: a box the model put on an endoscopy highlight painted the whole box. Every step is a pure function of
+the pixels, so a re-run writes the same bytes.
 """
 from __future__ import annotations
+
+import functools
+from collections.abc import Callable
 
 import cv2
 import numpy as np
 
 # Integer rectangles: rows of [x0, y0, x1, y1], x1/y1 exclusive, clipped to the frame.
 Rects = np.ndarray
+# A piece's background drawn in from around it, and the texture's grain there, per pixel (inpainted()).
+Background = Callable[[], tuple[np.ndarray, np.ndarray]]
 
 NOISE_LEVELS_8BIT = 5   # an 8-bit pixel within this many levels of the fill is background noise (2 % of 255)
 GROW = 1                # px around each standing-out pixel rewritten too (anti-aliasing; ringing beyond
@@ -63,6 +74,9 @@ RUN_SHARE = 1.0         # continuing background: a ring run at least this x the 
 MAX_TONES = 3           # ... of at most this many tones per piece (continuing_backgrounds) ...
 CONTRAST = 8.0          # ... kept only under text at least this x tol from it (fainter text left a ghost) ...
 THIN_SHARE = 0.3        # ... less its parts thinner than this x the thickest box bordering another tone
+TEXTURE_K = 4.0         # texture rule: on tissue, text stands out from its drawn-in background by this x the grain
+TEXTURE_HALO = 2        # ... and this many px around it are rewritten too (anti-aliasing)
+INPAINT_BORDER = 3      # px of unblanked pixels around a piece its background is drawn in from
 
 
 def to_rects(boxes: np.ndarray, rows: int, cols: int) -> Rects:
@@ -154,7 +168,7 @@ def panel_mask(sub: np.ndarray, tol: float, need: np.ndarray) -> np.ndarray:
 
 def rewrite_piece(sub: np.ndarray, piece: np.ndarray, ring: np.ndarray, fill: np.ndarray, tol: float,
                   need: np.ndarray, shown: np.ndarray | None = None, fill_shown: np.ndarray | None = None,
-                  continuing: np.ndarray | None = None) -> None:
+                  continuing: np.ndarray | None = None, background: Background | None = None) -> None:
     """Blank one piece in place (``sub``: the piece's bounding box of the frame; ``piece``: its mask there; ``ring``:
     its ring pixels as shown; ``need``: panel_side() per pixel there), by the rules of the module docstring.
     ``shown``/``fill_shown``: what ``sub``/``fill`` look like (a palette's colours), where distances are measured;
@@ -173,7 +187,7 @@ def rewrite_piece(sub: np.ndarray, piece: np.ndarray, ring: np.ndarray, fill: np
     panel = panel_mask(shown, tol, need)
     if continuing is not None:
         panel |= continuing
-    rewrite_local(sub, shown, piece, strong, strong & panel, (fill, fill_shown), tol, noise)
+    rewrite_local(sub, shown, piece, strong, strong & panel, (fill, fill_shown), tol, noise, background)
 
 
 def continuing_backgrounds(look: np.ndarray, piece: np.ndarray, ring: np.ndarray, tol: float,
@@ -276,7 +290,8 @@ def nearest_values(sub: np.ndarray, kept: np.ndarray) -> np.ndarray:
 
 
 def rewrite_local(sub: np.ndarray, shown: np.ndarray, piece: np.ndarray, strong: np.ndarray, panel: np.ndarray,
-                  fills: tuple[np.ndarray, np.ndarray], tol: float, noise: float) -> None:
+                  fills: tuple[np.ndarray, np.ndarray], tol: float, noise: float,
+                  background: Background | None = None) -> None:
     """The local-background rule of the module docstring for one piece: ``strong``, its pixels that stand out from
     the ring's median; ``panel``, those of them on a panel; ``fills``, that median (stored, shown); ``noise``, the
     ring's own spread. Distances on ``shown``, values written to ``sub`` (always values the device stored)."""
@@ -301,7 +316,7 @@ def rewrite_local(sub: np.ndarray, shown: np.ndarray, piece: np.ndarray, strong:
     if not ink.any():
         return
     if ink.sum() > MOSTLY * piece.sum():
-        sub[piece] = fill
+        rewrite_texture(sub, piece, fill, tol, background if shown is sub else None)
         return
     flat = np.zeros_like(ink)
     if shown is sub and panel.any():  # text on a panel: it and PANEL_HALO px around it take the panel's median
@@ -315,6 +330,59 @@ def rewrite_local(sub: np.ndarray, shown: np.ndarray, piece: np.ndarray, strong:
     sub[rest] = nearest_values(sub, piece & ~ink & ~flat)[rest]
     if flat.any():
         sub[flat] = ref[flat]
+
+
+def rewrite_texture(sub: np.ndarray, piece: np.ndarray, fill: np.ndarray, tol: float,
+                    background: Background | None) -> None:
+    """The texture rule for a piece that mostly stands out from its ring's median (a box on tissue or on a field):
+    ``background()`` is the piece's background drawn in from the pixels around it (inpainted) and the texture's
+    own grain there; the pixels standing out from that background by more than TEXTURE_K x the grain, kept between
+    2 tol and CONTRAST x tol, and TEXTURE_HALO px around them, take their nearest kept pixel's value. Still mostly
+    standing out (rough tissue, text on a flat plate), or no background (not 8-bit shown as stored): painted whole
+    with ``fill`` as before. WHY the upper bound: text drawn on rough speckle need not stand out by 4 x its grain
+    (white letters on full-range noise stay legible as flat shapes), and anything CONTRAST x tol from the tissue is
+    taken as text; such a piece then mostly stands out and is painted whole.
+    WHY: boxes the model put on anatomy (endoscopy highlights, speckle) were painted whole; text drawn on tissue
+    is drawn to stand out from it, so its strokes are what stands out (training/data/session13_texture_rule.md)."""
+    if background is None or sub.dtype != np.uint8:
+        sub[piece] = fill
+        return
+    drawn, grain = background()
+    dist = deviation(sub, drawn, 2)
+    ink = piece & (dist > np.clip(TEXTURE_K * grain, 2.0 * tol, CONTRAST * tol))
+    side = 2 * TEXTURE_HALO + 1
+    ink = cv2.dilate(ink.astype(np.uint8), np.ones((side, side), np.uint8)).astype(bool) & piece
+    if ink.sum() > MOSTLY * piece.sum():
+        sub[piece] = fill
+        return
+    if ink.any():
+        sub[ink] = nearest_values(sub, piece & ~ink)[ink]
+
+
+def inpainted(frame: np.ndarray, blanked: np.ndarray, bbox: tuple[int, int, int, int]
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """The frame's pixels over ``bbox`` (x, y, w, h) drawn in from the unblanked pixels of a border INPAINT_BORDER px
+    wide around it (OpenCV's Telea inpainting: a smooth background that follows a field's gradient), and the grain
+    drawn in the same way: each border pixel's distance from its 3 x 3 median, averaged over the known pixels of a
+    window 2 INPAINT_BORDER + 1 wide (0 on a flat or smooth field, the speckle's size on tissue)."""
+    x, y, w, h = bbox
+    rows, cols = blanked.shape
+    ex0, ey0 = max(0, x - INPAINT_BORDER), max(0, y - INPAINT_BORDER)
+    ex1, ey1 = min(cols, x + w + INPAINT_BORDER), min(rows, y + h + INPAINT_BORDER)
+    crop = np.ascontiguousarray(frame[ey0:ey1, ex0:ex1])
+    mask = blanked[ey0:ey1, ex0:ex1]
+    inner = (slice(y - ey0, y - ey0 + h), slice(x - ex0, x - ex0 + w))
+    if mask.all():
+        flat = np.broadcast_to(lower_median(crop.reshape(-1, *crop.shape[2:])), crop.shape)[inner]
+        return flat, np.zeros(flat.shape[:2])
+    holes = mask.astype(np.uint8)
+    drawn = cv2.inpaint(crop, holes, INPAINT_BORDER, cv2.INPAINT_TELEA).reshape(crop.shape)
+    known = (~mask).astype(np.float32)
+    fine = deviation(crop, cv2.medianBlur(crop, 3).reshape(crop.shape), 2).astype(np.float32) * known
+    side = (2 * INPAINT_BORDER + 1, 2 * INPAINT_BORDER + 1)
+    local = cv2.blur(fine, side) / np.maximum(cv2.blur(known, side), 1e-6)
+    grain = cv2.inpaint(np.clip(local, 0, 255).astype(np.uint8), holes, INPAINT_BORDER, cv2.INPAINT_TELEA)
+    return drawn[inner], grain[inner].astype(np.float64)
 
 
 def noise_tolerance(frame: np.ndarray, bits_stored: int, photometric: str,
@@ -363,6 +431,7 @@ def fill_rects(frame: np.ndarray, rects: Rects, tolerance: float = 0.0,
     near = cv2.dilate(labels.astype(np.float32), np.ones((3, 3), np.uint8)).astype(np.int64)  # highest label nearby
     ring = ~blanked & (near > 0)
     look = frame if shown is None else shown
+    inpaintable = frame.dtype == np.uint8 and (frame.ndim == 2 or frame.shape[2] == 3)  # what cv2.inpaint takes
     ring_labels = near[ring]
     order = np.argsort(ring_labels, kind="stable")
     ring_labels, ring_pixels, ring_looks = ring_labels[order], frame[ring][order], look[ring][order]
@@ -386,7 +455,8 @@ def fill_rects(frame: np.ndarray, rects: Rects, tolerance: float = 0.0,
         if tolerance > 0 and len(pixels):
             continuing = piece_continuing(look, labels, ring, k, (x, y, w, h), tolerance, int(thickest[k]))
         rewrite_piece(sub, piece, looks, fill, tolerance, np.where(piece, need[y:y + h, x:x + w], 0),
-                      None if shown is None else shown[y:y + h, x:x + w], fill_look, continuing)
+                      None if shown is None else shown[y:y + h, x:x + w], fill_look, continuing,
+                      functools.partial(inpainted, frame, blanked, (x, y, w, h)) if inpaintable else None)
     return blanked
 
 
