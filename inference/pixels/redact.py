@@ -339,11 +339,12 @@ def rewrite_texture(sub: np.ndarray, piece: np.ndarray, fill: np.ndarray, tol: f
     own grain there; the pixels standing out from that background by more than TEXTURE_K x the grain, kept between
     2 tol and CONTRAST x tol, and TEXTURE_HALO px around them, take their nearest kept pixel's value. Still mostly
     standing out (rough tissue, text on a flat plate), or no background (not 8-bit shown as stored): painted whole
-    with ``fill`` as before. WHY the upper bound: text drawn on rough speckle need not stand out by 4 x its grain
-    (white letters on full-range noise stay legible as flat shapes), and anything CONTRAST x tol from the tissue is
-    taken as text; such a piece then mostly stands out and is painted whole.
+    with ``fill`` as before.
     WHY: boxes the model put on anatomy (endoscopy highlights, speckle) were painted whole; text drawn on tissue
-    is drawn to stand out from it, so its strokes are what stands out (training/data/session13_texture_rule.md)."""
+    is drawn to stand out from it, so its strokes are what stands out (training/data/session13_texture_rule.md).
+    WHY the upper bound: text on rough speckle need not stand out by 4 x its grain (white letters on full-range
+    noise stayed legible as flat shapes); anything CONTRAST x tol from the tissue is text, so such a piece mostly
+    stands out and is painted whole."""
     if background is None or sub.dtype != np.uint8:
         sub[piece] = fill
         return
