@@ -239,9 +239,11 @@ def redact_dataset(ds: Dataset, detector: Detector, options: PixelOptions | None
         planned, static = [everything for _ in per_frame], everything
     else:
         planned, static = plan_rects(per_frame, options.static_min_fraction, options.static_min_iou)
+    drawn: list[np.ndarray | None] = [None] * n_frames  # the boxes a person drew (reviewer, device template)
     if options.extra_boxes:
         from inference.pixels.templates import add_extra_boxes
         planned = add_extra_boxes(planned, options.extra_boxes, rows, cols)
+        drawn = list(add_extra_boxes([np.zeros((0, 4), np.int64)] * n_frames, options.extra_boxes, rows, cols))
     blank_outside = mask if options.us_regions is UsRegions.BLANK else None
 
     flagged = str(ds.get("BurnedInAnnotation", "")).upper() == "YES"
@@ -257,7 +259,7 @@ def redact_dataset(ds: Dataset, detector: Detector, options: PixelOptions | None
         if blank_outside is not None:
             fill_outside(frame, blank_outside)
         if len(planned[index]):
-            fill_rects(frame, planned[index], *noise_measure(frame, params, photometric, window))
+            fill_rects(frame, planned[index], *noise_measure(frame, params, photometric, window), forced=drawn[index])
         writer.add(frame)
         if cache is not None:
             cache[index] = None  # release as we go

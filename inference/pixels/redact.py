@@ -403,7 +403,7 @@ def noise_tolerance(frame: np.ndarray, bits_stored: int, photometric: str,
 
 
 def fill_rects(frame: np.ndarray, rects: Rects, tolerance: float = 0.0,
-               shown: np.ndarray | None = None) -> np.ndarray:
+               shown: np.ndarray | None = None, forced: Rects | None = None) -> np.ndarray:
     """Blank the union of rects in place; returns the blanked mask (rows x cols bool): the area decided as text.
 
     Each connected piece of the union (8-connected) is filled with the per-channel lower median of the one-pixel
@@ -414,6 +414,8 @@ def fill_rects(frame: np.ndarray, rects: Rects, tolerance: float = 0.0,
     ``tolerance`` is that noise level in stored units (noise_tolerance(); 0, the default: every pixel that is not
     the fill takes it). ``shown``: the frame as displayed (a palette's RGB), for frames whose stored values have no
     distances; the tolerance is then in displayed levels, and a piece's fill is its ring's most common value.
+    ``forced``: rects a person drew (a reviewer's box, a device template; also in ``rects``): a piece holding one is
+    never left as tissue by the texture rule. WHY: the person saw text there, whether or not it stands out.
     """
     rows, cols = frame.shape[:2]
     mask = np.zeros((rows, cols), np.uint8)
@@ -433,6 +435,9 @@ def fill_rects(frame: np.ndarray, rects: Rects, tolerance: float = 0.0,
     ring = ~blanked & (near > 0)
     look = frame if shown is None else shown
     inpaintable = frame.dtype == np.uint8 and (frame.ndim == 2 or frame.shape[2] == 3)  # what cv2.inpaint takes
+    drawn_by_hand = np.zeros(n, bool)  # pieces holding a forced rect
+    for x0, y0, x1, y1 in np.asarray(forced if forced is not None else [], dtype=np.int64).reshape(-1, 4):
+        drawn_by_hand[np.unique(labels[y0:y1, x0:x1])] = True
     ring_labels = near[ring]
     order = np.argsort(ring_labels, kind="stable")
     ring_labels, ring_pixels, ring_looks = ring_labels[order], frame[ring][order], look[ring][order]
@@ -457,7 +462,8 @@ def fill_rects(frame: np.ndarray, rects: Rects, tolerance: float = 0.0,
             continuing = piece_continuing(look, labels, ring, k, (x, y, w, h), tolerance, int(thickest[k]))
         rewrite_piece(sub, piece, looks, fill, tolerance, np.where(piece, need[y:y + h, x:x + w], 0),
                       None if shown is None else shown[y:y + h, x:x + w], fill_look, continuing,
-                      functools.partial(inpainted, frame, blanked, (x, y, w, h)) if inpaintable else None)
+                      functools.partial(inpainted, frame, blanked, (x, y, w, h))
+                      if inpaintable and not drawn_by_hand[k] else None)
     return blanked
 
 
