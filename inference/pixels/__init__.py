@@ -241,9 +241,9 @@ def redact_dataset(ds: Dataset, detector: Detector, options: PixelOptions | None
         planned, static = plan_rects(per_frame, options.static_min_fraction, options.static_min_iou)
     drawn: list[np.ndarray | None] = [None] * n_frames  # the boxes a person drew (reviewer, device template)
     if options.extra_boxes:
-        from inference.pixels.templates import add_extra_boxes
-        planned = add_extra_boxes(planned, options.extra_boxes, rows, cols)
-        drawn = list(add_extra_boxes([np.zeros((0, 4), np.int64)] * n_frames, options.extra_boxes, rows, cols))
+        from inference.pixels.templates import add_extra_boxes, extra_rects
+        extra = extra_rects(options.extra_boxes, n_frames, rows, cols)
+        planned, drawn = add_extra_boxes(planned, extra), list(extra)
     blank_outside = mask if options.us_regions is UsRegions.BLANK else None
 
     flagged = str(ds.get("BurnedInAnnotation", "")).upper() == "YES"

@@ -114,18 +114,18 @@ def accepted_digest(folder: Path | None) -> str:
     return h.hexdigest()[:12]
 
 
-def add_extra_boxes(planned: list[np.ndarray], extra: tuple[ExtraBox, ...] | list[ExtraBox], rows: int,
-                    cols: int) -> list[np.ndarray]:
-    """The per-frame rects plus the extra boxes (clipped to the frame), for their frame or for every frame."""
+def extra_rects(extra: tuple[ExtraBox, ...] | list[ExtraBox], n_frames: int, rows: int, cols: int) -> list[np.ndarray]:
+    """Per frame, the extra boxes (a person drew them) for that frame or for every frame, clipped to the frame."""
     out = []
-    for index, rects in enumerate(planned):
-        add = [b[1:] for b in extra if b[0] in (-1, index)]
-        if not add:
-            out.append(rects)
-            continue
-        a = np.asarray(add, dtype=np.int64).reshape(-1, 4)
+    for index in range(n_frames):
+        a = np.asarray([b[1:] for b in extra if b[0] in (-1, index)], dtype=np.int64).reshape(-1, 4)
         a[:, [0, 2]] = np.clip(a[:, [0, 2]], 0, cols)
         a[:, [1, 3]] = np.clip(a[:, [1, 3]], 0, rows)
-        a = a[(a[:, 2] > a[:, 0]) & (a[:, 3] > a[:, 1])]
-        out.append(np.unique(np.concatenate([np.asarray(rects, np.int64).reshape(-1, 4), a]), axis=0))
+        out.append(a[(a[:, 2] > a[:, 0]) & (a[:, 3] > a[:, 1])])
     return out
+
+
+def add_extra_boxes(planned: list[np.ndarray], drawn: list[np.ndarray]) -> list[np.ndarray]:
+    """The per-frame rects plus that frame's extra rects (extra_rects())."""
+    return [np.unique(np.concatenate([np.asarray(r, np.int64).reshape(-1, 4), d]), axis=0) if len(d) else r
+            for r, d in zip(planned, drawn, strict=True)]
