@@ -85,7 +85,7 @@ def detect_at(det: TextDetector, img: np.ndarray, k: float) -> np.ndarray:
     if k == 1.0:
         return det._detect(img, None)
     big = cv2.resize(img, (round(img.shape[1] * k), round(img.shape[0] * k)), interpolation=cv2.INTER_CUBIC)
-    boxes = det._detect(big, None).copy()
+    boxes = det._detect(big, None, k).copy()
     boxes[:, :4] /= k
     return boxes
 

@@ -142,3 +142,33 @@ def test_a_tiny_frame_is_looked_at_enlarged_and_its_noise_is_no_text(detector):
     cv2.putText(strip, "PETRAUSKIENE ONA", (8, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.6, 255, 1, cv2.LINE_AA)
     ink = strip > 0
     assert blanked(detector.detect(strip), strip.shape)[ink].mean() > 0.97
+
+
+def test_an_mr_mosaic_is_no_text_but_a_tiny_frames_big_text_is(detector):
+    """max_thickness (training/data/session14_max_thickness_rule.md): a real Siemens EPI mosaic (rows of small brain
+    slices; training split, text-free) was 92 % blanked at 0.25, its slices taken for lines of huge glyphs; at
+    max(32 px, 0.12 of the short side) it is left alone. A tiny frame is looked at enlarged and keeps 0.25 and a
+    floor of 16 STORED px: an 8-px line of a 64 px frame, 24 px thick when enlarged, is still text."""
+    from dataclasses import replace
+
+    from conftest import SHARED
+    from inference.detect.detector import drop_thick
+    from training.realdata import load_frame
+
+    def blanked(boxes, shape):
+        m = np.zeros(shape[:2], bool)
+        for x0, y0, x1, y1 in np.asarray(boxes)[:, :4]:
+            m[int(y0):int(np.ceil(y1)), int(x0):int(np.ceil(x1))] = True
+        return m.mean()
+
+    assert (detector.settings.max_thickness, detector.settings.max_thickness_enlarged) == (0.12, 0.25)
+    mosaic = load_frame(SHARED / "data" / "real" / "frames" / "MR" / "dcm-qa_4.png")
+    assert mosaic.shape[:2] == (384, 384)
+    assert blanked(detector.detect(mosaic), mosaic.shape) < 0.05
+    old = TextDetector(settings=replace(detector.settings, max_thickness=0.25))
+    assert blanked(old.detect(mosaic), mosaic.shape) > 0.5                     # what 0.25 did
+
+    line = np.array([[10, 60, 180, 84, 0.9]], np.float32)                       # 24 px thick in a 192 px view
+    assert len(drop_thick(line, 192, 192, 0.12, floor=16.0)) == 0              # 16 looked-at px cut it
+    assert len(drop_thick(line, 192, 192, 0.12, floor=48.0)) == 1              # 16 stored px x 3
+    assert len(drop_thick(line, 192, 192, 0.12)) == 1                          # the 32 px floor of stored frames

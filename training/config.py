@@ -106,7 +106,8 @@ class DetectParams:
     scales: list[float] = field(default_factory=lambda: [1.0])  # add 0.5 for a coarse pass (large text)
     second_look: dict | None = None  # inference/detect/second_look.py SecondLookSettings fields; None = off
     prior_conf: float | None = None  # where text is expected (ultrasound area outside the regions): this counts as conf
-    max_thickness: float | None = None  # boxes thicker than this x the short side (min 16 px) are dropped
+    max_thickness: float | None = None  # boxes thicker than this x the short side (min 32 px) are dropped
+    max_thickness_enlarged: float | None = None  # ... on frames looked at enlarged (small_side); None: max_thickness
     small_side: int = 0  # frames with both sides below this are looked at enlarged (0: never) ...
     small_upscale: float = 1.0  # ... by this factor (inference/detect/detector.py Detector.detect)
 

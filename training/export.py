@@ -62,8 +62,8 @@ def export(params: Params, weights: Path | None = None) -> Path:
         "classes": ["text"],
         "settings": {k: getattr(params.detect, k) for k in ("tile", "overlap", "conf", "conf_grow", "grow_line",
                                                          "grow_ratio", "bridge", "iou", "margin_rel", "margin_along",
-                                                         "margin_min", "scales", "second_look", "prior_conf", "max_thickness", "small_side",
-                                                         "small_upscale")}
+                                                         "margin_min", "scales", "second_look", "prior_conf", "max_thickness",
+                                                         "max_thickness_enlarged", "small_side", "small_upscale")}
                     | {"batch": params.export.batch},
         "sha256": sha256_file(onnx),
         "exported": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

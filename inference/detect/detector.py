@@ -21,6 +21,11 @@ from inference.errors import NotReleasable
 from inference.resources import DEFAULT_MODEL  # package data in a wheel, models/ in a checkout
 
 
+# drop_thick's floor, in px of the stored frame: a box no thicker than this is never too thick for text
+THICK_FLOOR = 32.0  # frames looked at as stored: a name line on a 96 px strip is thicker than 0.12 of it
+THICK_FLOOR_ENLARGED = 16.0  # tiny frames looked at enlarged (with max_thickness_enlarged)
+
+
 class ModelError(NotReleasable, RuntimeError):
     """The detector model is missing, unloadable or does not match its sidecar."""
 
@@ -43,6 +48,7 @@ class DetectorSettings:
     second_look: SecondLookSettings | None = None  # look again beside confident lines (second_look.py); None: off
     prior_conf: float | None = None  # where the caller expects text (prior mask), a box this strong counts as conf
     max_thickness: float | None = None  # boxes thicker than this share of the image's short side are not text lines
+    max_thickness_enlarged: float | None = None  # ... on a frame looked at enlarged (small_side); None: max_thickness
     batch: int = 1  # tiles per session.run (one scale pass of one image); > 1 needs a dynamic batch dimension
     small_side: int = 0  # frames with both sides below this many px are looked at enlarged (0: never) ...
     small_upscale: float = 1.0  # ... by this factor (bicubic); see Detector.detect
@@ -174,14 +180,17 @@ class TextDetector:
         dets[:, [1, 3]] = np.clip(dets[:, [1, 3]], 0, h)
         return dets
 
-    def detect_raw(self, image: np.ndarray) -> np.ndarray:
+    def detect_raw(self, image: np.ndarray, enlarged: float = 1.0) -> np.ndarray:
         """Detections of every scale pass down to floor_conf, no margin, no hysteresis. Passes are concatenated, NOT
         suppressed against each other: redaction blanks the union, and a coarse-pass box often covers the line ends
-        a native-pass box misses."""
+        a native-pass box misses. ``enlarged``: how many times the stored frame was enlarged into ``image``."""
         rgb = to_rgb(image)
         parts = [self.detect_scale(rgb, sc) for sc in self.settings.scales]
         raw = np.concatenate(parts) if parts else np.zeros((0, 5), np.float32)
-        return drop_thick(raw, image.shape[0], image.shape[1], self.settings.max_thickness)
+        s = self.settings
+        if enlarged == 1.0 or s.max_thickness_enlarged is None:
+            return drop_thick(raw, image.shape[0], image.shape[1], s.max_thickness, THICK_FLOOR)
+        return drop_thick(raw, image.shape[0], image.shape[1], s.max_thickness_enlarged, THICK_FLOOR_ENLARGED * enlarged)
 
     def select(self, raw: np.ndarray, height: int, width: int) -> np.ndarray:
         """Raw detections -> the boxes to blank, grown by the safety margin: score >= settings.conf, plus
@@ -220,15 +229,15 @@ class TextDetector:
         big = cv2.resize(image, size, interpolation=cv2.INTER_CUBIC)
         big_prior = None if prior is None else cv2.resize(prior.astype(np.uint8), size,
                                                          interpolation=cv2.INTER_NEAREST).astype(bool)
-        boxes = self._detect(big, big_prior).copy()
+        boxes = self._detect(big, big_prior, k).copy()
         boxes[:, :4] /= k
         boxes[:, [0, 2]] = np.clip(boxes[:, [0, 2]], 0, w)
         boxes[:, [1, 3]] = np.clip(boxes[:, [1, 3]], 0, h)
         return boxes
 
-    def _detect(self, image: np.ndarray, prior: np.ndarray | None) -> np.ndarray:
+    def _detect(self, image: np.ndarray, prior: np.ndarray | None, enlarged: float = 1.0) -> np.ndarray:
         h, w = image.shape[:2]
-        raw = boost_prior(self.detect_raw(image), prior, self.settings.conf, self.settings.prior_conf)
+        raw = boost_prior(self.detect_raw(image, enlarged), prior, self.settings.conf, self.settings.prior_conf)
         return np.concatenate([self.select(raw, h, w)[:, :5], self.look_again(image, raw)]).astype(np.float32)
 
 
@@ -239,13 +248,17 @@ def small_frame_scale(height: int, width: int, small_side: int, upscale: float) 
     return float(upscale) if small_side > 0 and upscale > 1.0 and max(height, width) < small_side else 1.0
 
 
-def drop_thick(raw: np.ndarray, height: int, width: int, max_thickness: float | None) -> np.ndarray:
-    """Raw boxes whose thin side (a line's height) is at most max_thickness x the image's short side, and at least
-    16 px. WHY: burned-in text is a thin band; a box as thick as a third of the frame is a blob of anatomy the
-    model took for one huge glyph (a small MR slice, a bright organ), and blanking it destroys the image."""
+def drop_thick(raw: np.ndarray, height: int, width: int, max_thickness: float | None,
+               floor: float = THICK_FLOOR) -> np.ndarray:
+    """Raw boxes whose thin side (a line's height) is at most max_thickness x the image's short side, or at most
+    ``floor`` px. WHY: burned-in text is a thin band; a box as thick as a third of the frame is a blob of anatomy
+    the model took for one huge glyph (an MR mosaic's slice, a bright organ), and blanking it destroys the image.
+    ``floor`` is in px of the image looked at (the caller scales THICK_FLOOR_ENLARGED for an enlarged frame): short
+    frames' text is large for their size, and a share of the frame alone cut it
+    (training/data/session14_max_thickness_rule.md)."""
     if max_thickness is None or len(raw) == 0:
         return raw
-    limit = max(16.0, max_thickness * min(height, width))
+    limit = max(floor, max_thickness * min(height, width))
     thin = np.minimum(raw[:, 2] - raw[:, 0], raw[:, 3] - raw[:, 1])
     return raw[thin <= limit]
 
