@@ -188,10 +188,10 @@ class TextDetector:
         parts = [self.detect_scale(rgb, sc) for sc in self.settings.scales]
         raw = np.concatenate(parts) if parts else np.zeros((0, 5), np.float32)
         s = self.settings
-        rows, cols = image.shape[:2]
-        if enlarged == 1.0 or s.max_thickness_enlarged is None:
-            return drop_thick(raw, rows, cols, s.max_thickness, THICK_FLOOR)
-        return drop_thick(raw, rows, cols, s.max_thickness_enlarged, THICK_FLOOR_ENLARGED * enlarged)
+        if enlarged == 1.0:
+            return drop_thick(raw, image.shape[0], image.shape[1], s.max_thickness, THICK_FLOOR)
+        share = s.max_thickness if s.max_thickness_enlarged is None else s.max_thickness_enlarged
+        return drop_thick(raw, image.shape[0], image.shape[1], share, THICK_FLOOR_ENLARGED * enlarged)
 
     def select(self, raw: np.ndarray, height: int, width: int) -> np.ndarray:
         """Raw detections -> the boxes to blank, grown by the safety margin: score >= settings.conf, plus
